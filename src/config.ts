@@ -1,0 +1,181 @@
+import { z } from 'zod';
+
+// The only module that reads process.env: everything else receives the frozen Config.
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const httpUrl = z
+  .string()
+  .url()
+  .refine((value) => /^https?:\/\//.test(value), 'must start with http:// or https://')
+  .transform((value) => value.replace(/\/+$/, ''));
+
+const optionalHttpUrl = optionalText.pipe(httpUrl.optional());
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_BASE_URL: optionalHttpUrl,
+  DATABASE_URL: optionalText.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional(),
+  ),
+  DATA_DIR: z.string().min(1).default('.data'),
+  EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  SESSION_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+  INTERNAL_API_TOKEN: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  FEATURE_WHOOP_INTEGRATION: optionalText.pipe(booleanFlag.optional()),
+  WHOOP_CLIENT_ID: optionalText,
+  WHOOP_CLIENT_SECRET: optionalText,
+  WHOOP_REDIRECT_URI: optionalHttpUrl,
+  WHOOP_OAUTH_BASE_URL: httpUrl.default('https://api.prod.whoop.com/oauth/oauth2'),
+  WHOOP_API_BASE_URL: httpUrl.default('https://api.prod.whoop.com/developer'),
+  WHOOP_SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(3900),
+  TOKEN_ENCRYPTION_KEYS: optionalText,
+  KMS_KEY_ID: optionalText,
+  KMS_ENDPOINT: optionalHttpUrl,
+  AWS_REGION: optionalText,
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export type WhoopMode = 'off' | 'live' | 'simulator';
+
+export interface Config {
+  readonly env: 'development' | 'test' | 'production';
+  readonly isProduction: boolean;
+  readonly host: string;
+  readonly port: number;
+  readonly publicBaseUrl: string;
+  readonly logLevel: (typeof logLevels)[number];
+  readonly dataDir: string;
+  readonly database: { readonly url: string | undefined; readonly embeddedPort: number };
+  readonly sessionSecret: string | undefined;
+  readonly internalApiToken: string | undefined;
+  readonly cookieSecure: boolean;
+  readonly whoop: {
+    readonly enabled: boolean;
+    readonly mode: WhoopMode;
+    readonly clientId: string | undefined;
+    readonly clientSecret: string | undefined;
+    readonly redirectUri: string;
+    readonly oauthBaseUrl: string;
+    readonly apiBaseUrl: string;
+    readonly simulatorPort: number;
+  };
+  readonly tokenEncryption: {
+    readonly keyringSpec: string | undefined;
+    readonly kmsKeyId: string | undefined;
+    readonly kmsEndpoint: string | undefined;
+    readonly awsRegion: string | undefined;
+  };
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const hints: Record<string, string> = {
+  DATABASE_URL: 'PostgreSQL connection string, e.g. postgres://user:pass@db:5432/health',
+  SESSION_SECRET: 'random string of at least 32 characters: openssl rand -base64 48',
+  INTERNAL_API_TOKEN: 'random string of at least 32 characters: openssl rand -base64 48',
+  PUBLIC_BASE_URL: 'the URL people use to reach the app, e.g. https://health.example.com',
+  WHOOP_CLIENT_ID: 'from the WHOOP developer dashboard (or set FEATURE_WHOOP_INTEGRATION=false)',
+  WHOOP_CLIENT_SECRET: 'from the WHOOP developer dashboard (or set FEATURE_WHOOP_INTEGRATION=false)',
+  WHOOP_REDIRECT_URI: 'registered redirect, e.g. https://health.example.com/integrations/whoop/callback',
+  TOKEN_ENCRYPTION_KEYS: 'set KMS_KEY_ID (AWS KMS) or TOKEN_ENCRYPTION_KEYS=v1:<32 random bytes, base64>',
+};
+
+function describe(name: string, problem: string): string {
+  const hint = hints[name];
+  return hint ? `${name}: ${problem} (${hint})` : `${name}: ${problem}`;
+}
+
+function productionProblems(env: Env, whoopEnabled: boolean): string[] {
+  const problems: string[] = [];
+  const required: Array<keyof Env> = [
+    'DATABASE_URL',
+    'SESSION_SECRET',
+    'INTERNAL_API_TOKEN',
+    'PUBLIC_BASE_URL',
+  ];
+  if (whoopEnabled) required.push('WHOOP_CLIENT_ID', 'WHOOP_CLIENT_SECRET', 'WHOOP_REDIRECT_URI');
+  for (const name of required) {
+    if (env[name] === undefined) problems.push(describe(name, 'required in production'));
+  }
+  if (whoopEnabled && !env.KMS_KEY_ID && !env.TOKEN_ENCRYPTION_KEYS) {
+    problems.push(describe('TOKEN_ENCRYPTION_KEYS', 'a token key provider is required in production'));
+  }
+  return problems;
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) =>
+      describe(String(issue.path[0] ?? '?'), issue.message),
+    );
+    throw new ConfigError(problems);
+  }
+  const env = parsed.data;
+  const isProduction = env.NODE_ENV === 'production';
+  const whoopEnabled = env.FEATURE_WHOOP_INTEGRATION ?? !isProduction;
+  const problems = isProduction ? productionProblems(env, whoopEnabled) : [];
+  const hasWhoopCredentials = Boolean(env.WHOOP_CLIENT_ID && env.WHOOP_CLIENT_SECRET);
+  if (!isProduction && whoopEnabled && Boolean(env.WHOOP_CLIENT_ID) !== Boolean(env.WHOOP_CLIENT_SECRET)) {
+    problems.push(
+      describe('WHOOP_CLIENT_SECRET', 'set both WHOOP_CLIENT_ID and WHOOP_CLIENT_SECRET, or neither'),
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const publicBaseUrl = env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`;
+  const mode: WhoopMode = !whoopEnabled ? 'off' : hasWhoopCredentials ? 'live' : 'simulator';
+  return Object.freeze({
+    env: env.NODE_ENV,
+    isProduction,
+    host: env.HOST,
+    port: env.PORT,
+    publicBaseUrl,
+    logLevel: env.LOG_LEVEL,
+    dataDir: env.DATA_DIR,
+    database: Object.freeze({ url: env.DATABASE_URL, embeddedPort: env.EMBEDDED_POSTGRES_PORT }),
+    sessionSecret: env.SESSION_SECRET,
+    internalApiToken: env.INTERNAL_API_TOKEN,
+    cookieSecure: publicBaseUrl.startsWith('https://'),
+    whoop: Object.freeze({
+      enabled: whoopEnabled,
+      mode,
+      clientId: env.WHOOP_CLIENT_ID,
+      clientSecret: env.WHOOP_CLIENT_SECRET,
+      redirectUri: env.WHOOP_REDIRECT_URI ?? `${publicBaseUrl}/integrations/whoop/callback`,
+      oauthBaseUrl: env.WHOOP_OAUTH_BASE_URL,
+      apiBaseUrl: env.WHOOP_API_BASE_URL,
+      simulatorPort: env.WHOOP_SIMULATOR_PORT,
+    }),
+    tokenEncryption: Object.freeze({
+      keyringSpec: env.TOKEN_ENCRYPTION_KEYS,
+      kmsKeyId: env.KMS_KEY_ID,
+      kmsEndpoint: env.KMS_ENDPOINT,
+      awsRegion: env.AWS_REGION,
+    }),
+  });
+}

@@ -1,0 +1,36 @@
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+async function securityPlugin(app: FastifyInstance) {
+  const { config } = app;
+  // Chrome applies form-action to the redirect after a POST, and Connect redirects to WHOOP.
+  const formTargets = ["'self'"];
+  if (config.whoop.enabled) formTargets.push(new URL(config.whoop.oauthBaseUrl).origin);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        frameAncestors: ["'none'"],
+        formAction: formTargets,
+        ...(config.cookieSecure ? { upgradeInsecureRequests: [] } : {}),
+      },
+    },
+    strictTransportSecurity: config.cookieSecure,
+  });
+  await app.register(formbody, { bodyLimit: 64 * 1024 });
+  // Per-route limits only (login, sign-up); see each route's config.rateLimit.
+  await app.register(rateLimit, { global: false });
+}
+
+export default fp(securityPlugin, { name: 'security', fastify: '5.x', dependencies: ['services'] });

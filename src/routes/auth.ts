@@ -1,0 +1,102 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { listTimeZones } from '../services/time-zones.ts';
+import { EmailTakenError, signUpInput } from '../services/users.ts';
+
+const loginInput = z.object({
+  email: z.string().trim().max(254).default(''),
+  password: z.string().max(200).default(''),
+  next: z.string().optional(),
+});
+
+// Only same-site paths: an open redirect after login would be a phishing tool.
+function safeNext(next: string | undefined): string {
+  return next && /^\/(?!\/)[^\\]*$/.test(next) ? next : '/';
+}
+
+const attemptLimit = { max: 10, timeWindow: '1 minute' };
+
+function fieldErrors(error: z.ZodError): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const field = String(issue.path[0] ?? 'form');
+    errors[field] ??= issue.message;
+  }
+  return errors;
+}
+
+export default async function authRoutes(app: FastifyInstance) {
+  const timeZones = listTimeZones();
+
+  app.get('/signup', async (request, reply) => {
+    if (request.user) return reply.redirect('/', 303);
+    return reply.page('pages/signup', { title: 'Sign up', values: {}, errors: {}, timeZones });
+  });
+
+  app.post('/signup', { config: { rateLimit: attemptLimit } }, async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, string>;
+    const parsed = signUpInput.safeParse(body);
+    const values = { email: body.email ?? '', displayName: body.displayName ?? '', timeZone: body.timeZone };
+    if (!parsed.success) {
+      reply.code(422);
+      return reply.page('pages/signup', {
+        title: 'Sign up',
+        values,
+        errors: fieldErrors(parsed.error),
+        timeZones,
+      });
+    }
+    try {
+      const user = await app.services.users.signUp(parsed.data);
+      await request.session.regenerate();
+      request.session.userId = user.id;
+      request.log.info({ userId: user.id }, 'account created');
+      return reply.redirect('/', 303);
+    } catch (error) {
+      if (!(error instanceof EmailTakenError)) throw error;
+      reply.code(409);
+      return reply.page('pages/signup', {
+        title: 'Sign up',
+        values,
+        errors: { email: 'An account with this email already exists. Log in instead.' },
+        timeZones,
+      });
+    }
+  });
+
+  app.get('/login', async (request, reply) => {
+    const next = safeNext((request.query as { next?: string }).next);
+    if (request.user) return reply.redirect(next, 303);
+    return reply.page('pages/login', { title: 'Log in', email: '', next, error: undefined });
+  });
+
+  app.post('/login', { config: { rateLimit: attemptLimit } }, async (request, reply) => {
+    const parsed = loginInput.safeParse(request.body ?? {});
+    const input = parsed.success ? parsed.data : { email: '', password: '', next: undefined };
+    const next = safeNext(input.next);
+    const user =
+      input.email && input.password
+        ? await app.services.users.authenticate(input.email, input.password)
+        : null;
+    if (!user) {
+      request.log.info('login refused');
+      reply.code(401);
+      return reply.page('pages/login', {
+        title: 'Log in',
+        email: input.email,
+        next,
+        error: 'Email or password is incorrect.',
+      });
+    }
+    // A fresh session id at login defeats session fixation.
+    await request.session.regenerate();
+    request.session.userId = user.id;
+    request.log.info({ userId: user.id }, 'logged in');
+    return reply.redirect(next, 303);
+  });
+
+  app.post('/logout', async (request, reply) => {
+    await request.session.destroy();
+    return reply.redirect('/login', 303);
+  });
+}
