@@ -29,7 +29,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: requestIdFrom,
     requestIdHeader: false,
-    trustProxy: deps.config.isProduction,
+    trustProxy: deps.config.trustProxy,
   });
 
   // Cross-cutting plugins, in dependency order.

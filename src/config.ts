@@ -37,6 +37,7 @@ const envSchema = z.object({
   SESSION_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   INTERNAL_API_TOKEN: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   LOG_LEVEL: z.enum(logLevels).default('info'),
+  TRUST_PROXY: optionalText.pipe(booleanFlag.optional()),
   FEATURE_WHOOP_INTEGRATION: optionalText.pipe(booleanFlag.optional()),
   WHOOP_CLIENT_ID: optionalText,
   WHOOP_CLIENT_SECRET: optionalText,
@@ -66,6 +67,7 @@ export interface Config {
   readonly sessionSecret: string | undefined;
   readonly internalApiToken: string | undefined;
   readonly cookieSecure: boolean;
+  readonly trustProxy: boolean;
   readonly whoop: {
     readonly enabled: boolean;
     readonly mode: WhoopMode;
@@ -161,6 +163,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     sessionSecret: env.SESSION_SECRET,
     internalApiToken: env.INTERNAL_API_TOKEN,
     cookieSecure: publicBaseUrl.startsWith('https://'),
+    trustProxy: env.TRUST_PROXY ?? false,
     whoop: Object.freeze({
       enabled: whoopEnabled,
       mode,

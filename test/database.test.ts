@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import t from 'tap';
+import { z } from 'zod';
+import { startEmbeddedPostgres } from '../src/services/db/embedded.ts';
+import { runMigrations } from '../src/services/db/migrate.ts';
+import { createDbPool } from '../src/services/db/pool.ts';
+import { sql } from '../src/services/db/sql.ts';
+import { createServices } from '../src/services/index.ts';
+import { startWorker } from '../src/worker.ts';
+import { captureLogs, testConfig } from './helper.ts';
+import { withDatabase } from './support/database-urls.ts';
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+t.test('the embedded database recovers from a server left behind by a hard kill', async (t) => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'health-embedded-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const port = await freePort();
+  const child = spawn(process.execPath, ['test/support/embedded-child.ts', dataDir, String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [firstOutput] = (await once(child.stdout, 'data')) as [Buffer];
+  t.equal(firstOutput.toString().trim(), 'ready');
+  child.kill('SIGKILL');
+  await once(child, 'exit');
+
+  const database = await startEmbeddedPostgres({ dataDir, port, database: 'health' });
+  t.teardown(() => database.stop());
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  const result = await client.query('SELECT current_database() AS name');
+  await client.end();
+  t.equal(result.rows[0].name, 'health', 'the restarted server answers');
+});
+
+t.test('a fresh database: app migrations, then the worker schema, then migrations again', async (t) => {
+  const adminUrl = process.env.TEST_ADMIN_DATABASE_URL ?? '';
+  const name = `fresh_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  t.teardown(async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  });
+  const url = withDatabase(adminUrl, name);
+  t.same(await runMigrations(url), ['create-migrations-table', 'accounts', 'integrations']);
+
+  const logs = captureLogs();
+  const pool = await createDbPool(url);
+  t.teardown(() => pool.end());
+  const services = createServices({ config: testConfig({ DATABASE_URL: url }), pool, logger: logs.logger });
+  const worker = await startWorker({ databaseUrl: url, services, logger: logs.logger });
+  await worker.stop();
+  const schemas = await pool.anyFirst(sql.type(z.object({ nspname: z.string() }))`
+    SELECT nspname FROM pg_namespace WHERE nspname IN ('graphile_worker', 'public') ORDER BY nspname
+  `);
+  t.same(schemas, ['graphile_worker', 'public'], 'the worker created its schema');
+  t.same(await runMigrations(url), [], 'a restart re-runs migrations cleanly beside the worker schema');
+});

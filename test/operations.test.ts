@@ -1,0 +1,79 @@
+import t from 'tap';
+import { build } from './helper.ts';
+import { BrowserSession, signUp } from './support/browser-session.ts';
+
+t.test('/healthz answers while the process is up', async (t) => {
+  const { app } = await build(t);
+  const response = await app.inject('/healthz');
+  t.equal(response.statusCode, 200);
+  t.same(response.json(), { status: 'ok' });
+});
+
+t.test('/readyz is ready with a database and fails when the database is down', async (t) => {
+  const database = await (await import('./helper.ts')).createTestDatabase(t);
+  const { app } = await build(t, { databaseUrl: database.url });
+  const ready = await app.inject('/readyz');
+  t.equal(ready.statusCode, 200);
+  t.same(ready.json(), { status: 'ready', database: true });
+  await database.drop();
+  const down = await app.inject('/readyz');
+  t.equal(down.statusCode, 503);
+  t.same(down.json(), { status: 'unavailable', database: false });
+});
+
+t.test('a valid incoming request id is echoed and logged; an unsafe one is replaced', async (t) => {
+  const { app, logs } = await build(t);
+  const echoed = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'trace-abc-12345' } });
+  t.equal(echoed.headers['x-request-id'], 'trace-abc-12345');
+  const lines = logs.lines().filter((line) => line.reqId === 'trace-abc-12345');
+  t.ok(lines.some((line) => line.msg === 'incoming request'));
+  t.ok(lines.some((line) => line.msg === 'request completed'));
+
+  const unsafe = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'bad id\nwith newline' } });
+  t.match(unsafe.headers['x-request-id'], /^[0-9a-f-]{36}$/);
+  const generated = await app.inject('/healthz');
+  t.match(generated.headers['x-request-id'], /^[0-9a-f-]{36}$/);
+  t.not(generated.headers['x-request-id'], unsafe.headers['x-request-id']);
+});
+
+t.test('logs contain no cookie and no password', async (t) => {
+  const { app, logs } = await build(t, { env: { LOG_LEVEL: 'trace' } });
+  const browser = new BrowserSession(app);
+  const password = 'very-secret-password-42';
+  await signUp(browser, { email: 'logs@example.com', password });
+  await browser.submit('/', '/logout', {});
+  await browser.submit('/login', '/login', { email: 'logs@example.com', password: 'wrong-password-99' });
+  await browser.submit('/login', '/login', { email: 'logs@example.com', password });
+  await app.inject({ url: '/healthz', headers: { authorization: 'Bearer secret-bearer-value' } });
+  const text = logs.text();
+  t.ok(text.length > 0, 'something was logged');
+  t.notMatch(text, password);
+  t.notMatch(text, 'wrong-password-99');
+  t.notMatch(text, 'secret-bearer-value');
+  for (const value of browser.cookies.values()) t.notMatch(text, value, 'no session cookie value');
+  t.notMatch(text, /"cookie"/i);
+});
+
+t.test('error pages show a reference id and never a stack', async (t) => {
+  const { app } = await build(t);
+  const response = await app.inject({ url: '/no/such/page', headers: { 'x-request-id': 'ref-404-abcdef' } });
+  t.equal(response.statusCode, 404);
+  t.match(response.body, 'ref-404-abcdef');
+  t.match(response.headers['content-type'], /text\/html/);
+});
+
+t.test('pages send a CSP that allows no inline script', async (t) => {
+  const { app } = await build(t);
+  const response = await app.inject('/login');
+  const csp = String(response.headers['content-security-policy']);
+  t.match(csp, /script-src 'self'(;|$)/);
+  t.notMatch(csp, /unsafe-inline/);
+});
+
+t.test('htmx is served by the app itself', async (t) => {
+  const { app } = await build(t);
+  const response = await app.inject('/vendor/htmx/htmx.min.js');
+  t.equal(response.statusCode, 200);
+  t.match(response.headers['content-type'], /javascript/);
+  t.equal((await app.inject('/vendor/htmx/htmx.js')).statusCode, 404, 'only the minified build is exposed');
+});
