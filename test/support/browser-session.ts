@@ -15,30 +15,47 @@ export class BrowserSession {
 
   private remember(response: LightMyRequestResponse): void {
     for (const cookie of response.cookies) {
-      if (cookie.value === '' || (cookie.expires && cookie.expires.getTime() < Date.now())) this.cookies.delete(cookie.name);
+      if (cookie.value === '' || (cookie.expires && cookie.expires.getTime() < Date.now()))
+        this.cookies.delete(cookie.name);
       else this.cookies.set(cookie.name, cookie.value);
     }
   }
 
   async get(url: string, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
-    const response = await this.app.inject({ method: 'GET', url, headers: { cookie: this.cookieHeader(), ...headers } });
+    const response = await this.app.inject({
+      method: 'GET',
+      url,
+      headers: { cookie: this.cookieHeader(), ...headers },
+    });
     this.remember(response);
     return response;
   }
 
-  async post(url: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<LightMyRequestResponse> {
+  async post(
+    url: string,
+    form: Record<string, string>,
+    headers: Record<string, string> = {},
+  ): Promise<LightMyRequestResponse> {
     const response = await this.app.inject({
       method: 'POST',
       url,
       payload: new URLSearchParams(form).toString(),
-      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: this.cookieHeader(), ...headers },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        cookie: this.cookieHeader(),
+        ...headers,
+      },
     });
     this.remember(response);
     return response;
   }
 
   /** Loads `pageUrl`, takes the CSRF token of its first form, and submits `form` to `action`. */
-  async submit(pageUrl: string, action: string, form: Record<string, string>): Promise<LightMyRequestResponse> {
+  async submit(
+    pageUrl: string,
+    action: string,
+    form: Record<string, string>,
+  ): Promise<LightMyRequestResponse> {
     const page = await this.get(pageUrl);
     const token = csrfTokenFrom(page.body);
     return this.post(action, { _csrf: token, ...form });

@@ -50,7 +50,10 @@ async function main(): Promise<number> {
   }
   try {
     await prepareTemplate(adminUrl);
-    const args = suite === 'e2e' ? ['--disable-coverage', '--jobs=1', ...(tapArgs.length ? tapArgs : ['e2e/'])] : tapArgs;
+    const args =
+      suite === 'e2e'
+        ? ['--disable-coverage', '--jobs=1', '--include=e2e/**/*.test.ts', ...tapArgs]
+        : tapArgs;
     const code = await new Promise<number>((resolve) => {
       const child = spawn('tap', args, {
         stdio: 'inherit',
@@ -68,7 +71,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`test suite setup failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.stderr.write(
+      `test suite setup failed: ${error instanceof Error ? error.stack : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

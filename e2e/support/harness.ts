@@ -1,0 +1,49 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { type BuildOptions, build, type TestApp } from '../../test/helper.ts';
+
+interface TestContext {
+  teardown(fn: () => unknown): void;
+  fullname: string;
+}
+
+export const artifactsDir = path.resolve('e2e-artifacts');
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+// Debian's Chromium, never a downloaded browser; the flags keep it off this machine's closed network.
+export async function launchBrowser(t: TestContext): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  t.teardown(() => browser.close());
+  return browser;
+}
+
+export interface RunningApp extends TestApp {
+  baseUrl: string;
+}
+
+/** The real app on its own database, listening on a free loopback port. */
+export async function startApp(t: TestContext, options: BuildOptions = {}): Promise<RunningApp> {
+  const testApp = await build(t, options);
+  const address = await testApp.app.listen({ host: '127.0.0.1', port: 0 });
+  return { ...testApp, baseUrl: address };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(artifactsDir, { recursive: true });
+  const file = path.join(artifactsDir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
