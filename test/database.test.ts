@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +8,7 @@ import pg from 'pg';
 import t from 'tap';
 import { z } from 'zod';
 import { startEmbeddedPostgres } from '../src/services/db/embedded.ts';
-import { runMigrations } from '../src/services/db/migrate.ts';
+import { migrationsDir, runMigrations } from '../src/services/db/migrate.ts';
 import { createDbPool } from '../src/services/db/pool.ts';
 import { sql } from '../src/services/db/sql.ts';
 import { createServices } from '../src/services/index.ts';
@@ -56,7 +56,11 @@ t.test('a fresh database: app migrations, then the worker schema, then migration
     await admin.end();
   });
   const url = withDatabase(adminUrl, name);
-  t.same(await runMigrations(url), ['create-migrations-table', 'accounts', 'integrations']);
+  const expected = readdirSync(migrationsDir)
+    .filter((file) => file.endsWith('.sql'))
+    .sort()
+    .map((file) => file.replace(/^\d+_/, '').replace(/\.sql$/, ''));
+  t.same(await runMigrations(url), ['create-migrations-table', ...expected], 'every migration in sql/ applied');
 
   const logs = captureLogs();
   const pool = await createDbPool(url);
