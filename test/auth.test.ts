@@ -7,12 +7,20 @@ t.test('sign up, log out and log in again', async (t) => {
   const { app } = await build(t);
   const browser = new BrowserSession(app);
 
-  const created = await signUp(browser, { email: 'Ann@Example.com', displayName: 'Ann', timeZone: 'Pacific/Honolulu' });
+  const created = await signUp(browser, {
+    email: 'Ann@Example.com',
+    displayName: 'Ann',
+    timeZone: 'Pacific/Honolulu',
+  });
   t.equal(created.statusCode, 303);
   t.equal(created.headers.location, '/');
   const dashboard = await browser.get('/');
   t.equal(dashboard.statusCode, 200);
-  t.equal(parse(dashboard.body).querySelector('.account a')?.text, 'Ann', 'the header names the signed-in user');
+  t.equal(
+    parse(dashboard.body).querySelector('.account a')?.text,
+    'Ann',
+    'the header names the signed-in user',
+  );
 
   const loggedOut = await browser.submit('/', '/logout', {});
   t.equal(loggedOut.statusCode, 303);
@@ -20,7 +28,10 @@ t.test('sign up, log out and log in again', async (t) => {
   t.equal(afterLogout.statusCode, 303, 'pages need a session again after logout');
   t.match(afterLogout.headers.location, /^\/login\?next=/);
 
-  const loggedIn = await browser.submit('/login', '/login', { email: 'ann@example.com', password: 'correct horse battery' });
+  const loggedIn = await browser.submit('/login', '/login', {
+    email: 'ann@example.com',
+    password: 'correct horse battery',
+  });
   t.equal(loggedIn.statusCode, 303);
   t.equal((await browser.get('/')).statusCode, 200);
 });
@@ -32,15 +43,18 @@ t.test('a duplicate email is refused with a clear message', async (t) => {
   t.equal(second.statusCode, 409);
   const message = parse(second.body).querySelector('#email-error')?.text ?? '';
   t.match(message, /already exists/);
-  const { rows } = await pool.query(
-    (await import('../src/services/db/sql.ts')).sql.typeAlias('void')`SELECT FROM app_user`,
-  );
+  const { rows } =
+    await pool.query((await import('../src/services/db/sql.ts')).sql.typeAlias('void')`SELECT FROM app_user`);
   t.equal(rows.length, 1, 'only one account exists');
 });
 
 t.test('invalid sign-up input re-renders the form with messages', async (t) => {
   const { app } = await build(t);
-  const response = await signUp(new BrowserSession(app), { email: 'not-an-email', password: 'short', displayName: ' ' });
+  const response = await signUp(new BrowserSession(app), {
+    email: 'not-an-email',
+    password: 'short',
+    displayName: ' ',
+  });
   t.equal(response.statusCode, 422);
   const page = parse(response.body);
   t.ok(page.querySelector('#email-error'), 'email message shown');
@@ -68,10 +82,18 @@ t.test('a POST without a CSRF token is refused', async (t) => {
   const withoutToken = await browser.post('/account', { displayName: 'Mallory', timeZone: 'UTC' });
   t.equal(withoutToken.statusCode, 403);
   t.match(parse(withoutToken.body).querySelector('h1')?.text ?? '', /Request refused/);
-  const forged = await browser.post('/account', { _csrf: 'forged-token', displayName: 'Mallory', timeZone: 'UTC' });
+  const forged = await browser.post('/account', {
+    _csrf: 'forged-token',
+    displayName: 'Mallory',
+    timeZone: 'UTC',
+  });
   t.equal(forged.statusCode, 403);
   const account = await browser.get('/account');
-  t.equal(parse(account.body).querySelector('#displayName')?.getAttribute('value'), 'Test Person', 'nothing changed');
+  t.equal(
+    parse(account.body).querySelector('#displayName')?.getAttribute('value'),
+    'Test Person',
+    'nothing changed',
+  );
 });
 
 t.test('login regenerates the session id', async (t) => {
@@ -81,7 +103,10 @@ t.test('login regenerates the session id', async (t) => {
   await browser.get('/login');
   const before = browser.cookies.get('sid');
   t.ok(before, 'an anonymous session exists for the login form');
-  await browser.submit('/login', '/login', { email: 'fixation@example.com', password: 'correct horse battery' });
+  await browser.submit('/login', '/login', {
+    email: 'fixation@example.com',
+    password: 'correct horse battery',
+  });
   t.not(browser.cookies.get('sid'), before);
 });
 
@@ -95,7 +120,9 @@ t.test('the session cookie is HttpOnly and SameSite', async (t) => {
 });
 
 t.test('a secure deployment marks the session cookie Secure', async (t) => {
-  const { app } = await build(t, { env: { PUBLIC_BASE_URL: 'https://health.example.com', TRUST_PROXY: 'true' } });
+  const { app } = await build(t, {
+    env: { PUBLIC_BASE_URL: 'https://health.example.com', TRUST_PROXY: 'true' },
+  });
   const response = await new BrowserSession(app).get('/login', { 'x-forwarded-proto': 'https' });
   t.equal(response.cookies.find((c) => c.name === 'sid')?.secure, true);
 });
@@ -105,7 +132,10 @@ t.test('login attempts are rate limited', async (t) => {
   const browser = new BrowserSession(app);
   const statuses: number[] = [];
   for (let attempt = 0; attempt < 11; attempt++) {
-    const response = await browser.submit('/login', '/login', { email: 'x@example.com', password: 'nope nope nope' });
+    const response = await browser.submit('/login', '/login', {
+      email: 'x@example.com',
+      password: 'nope nope nope',
+    });
     statuses.push(response.statusCode);
   }
   t.same(statuses.slice(0, 10), Array(10).fill(401));
@@ -134,7 +164,10 @@ t.test('the time zone can be changed in account settings', async (t) => {
   const { app } = await build(t);
   const browser = new BrowserSession(app);
   await signUp(browser, { email: 'tz@example.com', timeZone: 'Europe/Berlin' });
-  const invalid = await browser.submit('/account', '/account', { displayName: 'TZ', timeZone: 'Mars/Olympus' });
+  const invalid = await browser.submit('/account', '/account', {
+    displayName: 'TZ',
+    timeZone: 'Mars/Olympus',
+  });
   t.equal(invalid.statusCode, 422);
   t.match(parse(invalid.body).querySelector('#timeZone-error')?.text ?? '', /valid time zone/);
   const saved = await browser.submit('/account', '/account', { displayName: 'TZ', timeZone: 'Asia/Tokyo' });

@@ -25,12 +25,20 @@ t.test('production with no configuration exits non-zero and lists every missing 
   t.notMatch(result.stderr, /Server listening/, 'no port was opened');
 });
 
-t.test('with the WHOOP feature on in production, its variables and a key provider are required too', async (t) => {
-  const problems = problemsOf({ NODE_ENV: 'production', FEATURE_WHOOP_INTEGRATION: 'true' }).join('\n');
-  for (const name of ['WHOOP_CLIENT_ID', 'WHOOP_CLIENT_SECRET', 'WHOOP_REDIRECT_URI', 'TOKEN_ENCRYPTION_KEYS']) {
-    t.match(problems, name);
-  }
-});
+t.test(
+  'with the WHOOP feature on in production, its variables and a key provider are required too',
+  async (t) => {
+    const problems = problemsOf({ NODE_ENV: 'production', FEATURE_WHOOP_INTEGRATION: 'true' }).join('\n');
+    for (const name of [
+      'WHOOP_CLIENT_ID',
+      'WHOOP_CLIENT_SECRET',
+      'WHOOP_REDIRECT_URI',
+      'TOKEN_ENCRYPTION_KEYS',
+    ]) {
+      t.match(problems, name);
+    }
+  },
+);
 
 t.test('invalid values are each reported with a hint', async (t) => {
   const problems = problemsOf({

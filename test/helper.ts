@@ -30,7 +30,9 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 }
 
 /** A fresh database cloned from the migrated template, dropped when the test ends. */
-export async function createTestDatabase(t: Teardown): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(
+  t: Teardown,
+): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
   const name = `test_${randomBytes(6).toString('hex')}`;
   await admin((client) => client.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`));
   let dropped = false;
@@ -44,7 +46,11 @@ export async function createTestDatabase(t: Teardown): Promise<{ url: string; na
 }
 
 /** Collects every log line written during a test, parsed as JSON. */
-export function captureLogs(level = 'debug'): { logger: Logger; lines: () => Array<Record<string, unknown>>; text: () => string } {
+export function captureLogs(level = 'debug'): {
+  logger: Logger;
+  lines: () => Array<Record<string, unknown>>;
+  text: () => string;
+} {
   const chunks: string[] = [];
   const destination = new Writable({
     write(chunk, _encoding, callback) {
@@ -63,7 +69,12 @@ export function captureLogs(level = 'debug'): { logger: Logger; lines: () => Arr
 }
 
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', PUBLIC_BASE_URL: 'http://localhost:3000', ...env });
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    PUBLIC_BASE_URL: 'http://localhost:3000',
+    ...env,
+  });
 }
 
 export interface TestApp {
@@ -88,7 +99,12 @@ export async function build(t: Teardown, options: BuildOptions = {}): Promise<Te
   const pool = await createDbPool(databaseUrl, { maximumPoolSize: 5 });
   t.teardown(() => pool.end());
   const services = createServices({ config, pool, logger: logs.logger });
-  const app = await buildApp({ config, services, logger: logs.logger, sessionSecret: randomBytes(32).toString('hex') });
+  const app = await buildApp({
+    config,
+    services,
+    logger: logs.logger,
+    sessionSecret: randomBytes(32).toString('hex'),
+  });
   t.teardown(() => app.close());
   await app.ready();
   return { app, pool, services, config, databaseUrl, logs };
