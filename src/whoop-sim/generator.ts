@@ -60,7 +60,9 @@ export function sleepScore(mix: SleepMix, start: number, end: number, nap: boole
       need_from_recent_nap_milli: mix.needNap,
     },
     respiratory_rate: mix.respiratoryRate,
-    sleep_performance_percentage: mix.performanceNull ? null : Math.min(100, Math.round((asleep / need) * 100)),
+    sleep_performance_percentage: mix.performanceNull
+      ? null
+      : Math.min(100, Math.round((asleep / need) * 100)),
     sleep_consistency_percentage: mix.consistency,
     sleep_efficiency_percentage: inBed > 0 ? round((asleep / inBed) * 100, 6) : 0,
   };
@@ -141,11 +143,18 @@ export function buildWorkout(
     sport_id: plan.mix.sport.id,
   };
   if (state !== 'SCORED') return { ...base, score_state: state } satisfies WhoopWorkout;
-  return { ...base, score_state: 'SCORED', score: workoutScore(plan.mix, plan.start, end) } satisfies WhoopWorkout;
+  return {
+    ...base,
+    score_state: 'SCORED',
+    score: workoutScore(plan.mix, plan.start, end),
+  } satisfies WhoopWorkout;
 }
 
 /** Score state and last change of an activity as seen at `t`. */
-export function activityStatus(plan: SleepPlan | WorkoutPlan, t: number): { state: ScoreState; updatedAt: number } {
+export function activityStatus(
+  plan: SleepPlan | WorkoutPlan,
+  t: number,
+): { state: ScoreState; updatedAt: number } {
   if (plan.end > t) {
     const live = plan.kind === 'workout' && plan.scoredWhileInProgress;
     return { state: live ? 'SCORED' : 'PENDING_SCORE', updatedAt: t };
@@ -211,12 +220,14 @@ export function cycleAt(spec: MemberSpec, day: DayPlan, t: number): WhoopCycle |
   if (t < day.start) return undefined;
   const ended = day.end <= t;
   const progress = Math.min(1, (Math.min(t, day.end) - day.start) / (day.end - day.start));
-  const record: WhoopCycle = {
+  return {
     id: day.cycleId,
     user_id: spec.userId,
     created_at: iso(day.start),
     updated_at: iso(ended ? day.end : t),
     start: iso(day.start),
+    // the current cycle has no `end` key at all
+    ...(ended ? { end: iso(day.end) } : {}),
     timezone_offset: spec.timezoneOffset,
     score_state: 'SCORED',
     score: {
@@ -226,8 +237,6 @@ export function cycleAt(spec: MemberSpec, day: DayPlan, t: number): WhoopCycle |
       max_heart_rate: day.cycle.maxHr,
     },
   };
-  // the current cycle has no `end` key at all
-  return ended ? { ...record, end: iso(day.end) } : record;
 }
 
 export interface DayRecords {
@@ -252,7 +261,9 @@ export function materializeDay(spec: MemberSpec, day: DayPlan, t: number): DayRe
 export function dayIsSettled(day: DayPlan, t: number): boolean {
   if (day.end > t) return false;
   const activities: Array<SleepPlan | WorkoutPlan> = [day.sleep, ...day.naps, ...day.workouts];
-  return activities.every((a) => a.end <= t && (a.scoreDelay === Number.POSITIVE_INFINITY || a.end + a.scoreDelay <= t));
+  return activities.every(
+    (a) => a.end <= t && (a.scoreDelay === Number.POSITIVE_INFINITY || a.end + a.scoreDelay <= t),
+  );
 }
 
 export interface NewMemberInput {
@@ -331,5 +342,11 @@ export function generateHistory(input: NewMemberInput): MemberHistory {
     history.sleeps.push(...records.sleeps);
     history.workouts.push(...records.workouts);
   }
+  // newest first, as the API and the store's ground truth list them
+  const byStart = <T extends { start: string }>(a: T, b: T) => Date.parse(b.start) - Date.parse(a.start);
+  history.cycles.sort(byStart);
+  history.sleeps.sort(byStart);
+  history.workouts.sort(byStart);
+  history.recoveries.reverse();
   return history;
 }

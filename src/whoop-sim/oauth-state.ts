@@ -62,7 +62,8 @@ const DESCRIPTIONS: Record<string, string> = {
   invalid_scope: 'The requested scope is invalid, unknown, or malformed.',
   unsupported_grant_type: 'The authorization grant type is not supported by the authorization server.',
   unsupported_response_type: 'The authorization server does not support obtaining a token using this method.',
-  invalid_state: 'The state is missing or does not have enough characters and is therefore considered too weak.',
+  invalid_state:
+    'The state is missing or does not have enough characters and is therefore considered too weak.',
   access_denied: 'The resource owner or authorization server denied the request.',
 };
 
@@ -84,11 +85,17 @@ export class OAuthError extends Error {
   }
 
   body() {
-    return { error: this.error, error_description: this.description, error_hint: this.hint, status_code: this.status };
+    return {
+      error: this.error,
+      error_description: this.description,
+      error_hint: this.hint,
+      status_code: this.status,
+    };
   }
 }
 
-const opaque = (prefix: string) => `${prefix}${randomBytes(32).toString('base64url')}.${randomBytes(16).toString('base64url')}`;
+const opaque = (prefix: string) =>
+  `${prefix}${randomBytes(32).toString('base64url')}.${randomBytes(16).toString('base64url')}`;
 export const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
 
 export class OAuthState {
@@ -112,7 +119,10 @@ export class OAuthState {
   updateClient(clientId: string, patch: Partial<Omit<ClientConfig, 'clientId'>>): ClientConfig | undefined {
     const client = this.#clients.get(clientId);
     if (!client) return undefined;
-    const updated = { ...client, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
+    const updated = {
+      ...client,
+      ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
+    };
     this.#clients.set(clientId, updated);
     return updated;
   }
@@ -127,10 +137,15 @@ export class OAuthState {
 
   /** Client authentication from the request body; HTTP Basic alone is not enough at WHOOP. */
   authenticateClient(clientId: unknown, clientSecret: unknown, basicOnly: boolean): ClientConfig {
-    if (basicOnly) throw new OAuthError(401, 'invalid_client', 'Client credentials must be sent in the request body.');
+    if (basicOnly)
+      throw new OAuthError(401, 'invalid_client', 'Client credentials must be sent in the request body.');
     const client = typeof clientId === 'string' ? this.#clients.get(clientId) : undefined;
     if (!client || typeof clientSecret !== 'string' || clientSecret !== client.clientSecret) {
-      throw new OAuthError(401, 'invalid_client', 'The requested OAuth 2.0 Client does not exist or the secret is wrong.');
+      throw new OAuthError(
+        401,
+        'invalid_client',
+        'The requested OAuth 2.0 Client does not exist or the secret is wrong.',
+      );
     }
     return client;
   }
@@ -156,16 +171,25 @@ export class OAuthState {
       this.revokeGrant(code.grantId);
       throw new OAuthError(400, 'invalid_grant', 'The authorization code has already been used.');
     }
-    if (code.expiresAt <= now) throw new OAuthError(400, 'invalid_grant', 'The authorization code has expired.');
+    if (code.expiresAt <= now)
+      throw new OAuthError(400, 'invalid_grant', 'The authorization code has expired.');
     if (code.clientId !== client.clientId) {
       throw new OAuthError(400, 'invalid_grant', 'The authorization code was issued to another client.');
     }
     if (params.redirect_uri !== code.redirectUri) {
-      throw new OAuthError(400, 'invalid_grant', 'The "redirect_uri" does not match the one used to authorize.');
+      throw new OAuthError(
+        400,
+        'invalid_grant',
+        'The "redirect_uri" does not match the one used to authorize.',
+      );
     }
     if (code.codeChallenge !== undefined) {
       if (typeof params.code_verifier !== 'string' || s256(params.code_verifier) !== code.codeChallenge) {
-        throw new OAuthError(400, 'invalid_grant', 'The PKCE code verifier does not match the code challenge.');
+        throw new OAuthError(
+          400,
+          'invalid_grant',
+          'The PKCE code verifier does not match the code challenge.',
+        );
       }
     }
     const grant: Grant = {
@@ -192,7 +216,11 @@ export class OAuthState {
     const token = this.#refresh.get(params.refresh_token);
     const grant = token ? this.#grants.get(token.grantId) : undefined;
     if (!token || !grant || token.clientId !== client.clientId) {
-      throw new OAuthError(400, 'invalid_grant', 'The refresh token is unknown or was issued to another client.');
+      throw new OAuthError(
+        400,
+        'invalid_grant',
+        'The refresh token is unknown or was issued to another client.',
+      );
     }
     if (grant.revoked) throw new OAuthError(400, 'invalid_grant', 'The refresh token has been revoked.');
     if (token.spent) {
@@ -219,18 +247,23 @@ export class OAuthState {
       expiresAt: now + this.#accessTtlMs,
       revoked: false,
     });
-    const response: TokenResponse = {
+    let refreshToken: string | undefined;
+    if (withRefresh && grant.scopes.includes('offline')) {
+      refreshToken = opaque('ory_rt_');
+      this.#refresh.set(refreshToken, {
+        grantId: grant.id,
+        clientId: grant.clientId,
+        accessToken,
+        spent: false,
+      });
+    }
+    return {
       access_token: accessToken,
       expires_in: Math.round(this.#accessTtlMs / 1000),
+      ...(refreshToken ? { refresh_token: refreshToken } : {}),
       scope: grant.scopes.join(' '),
       token_type: 'bearer',
     };
-    if (withRefresh && grant.scopes.includes('offline')) {
-      const refreshToken = opaque('ory_rt_');
-      this.#refresh.set(refreshToken, { grantId: grant.id, clientId: grant.clientId, accessToken, spent: false });
-      response.refresh_token = refreshToken;
-    }
-    return response;
   }
 
   /** The grant behind a bearer token, or why there is none. */
@@ -268,7 +301,8 @@ export class OAuthState {
   /** Clients that currently hold a live grant for the member (webhook subscribers). */
   clientsWithAccess(userId: number): ClientConfig[] {
     const ids = new Set<string>();
-    for (const grant of this.#grants.values()) if (grant.userId === userId && !grant.revoked) ids.add(grant.clientId);
+    for (const grant of this.#grants.values())
+      if (grant.userId === userId && !grant.revoked) ids.add(grant.clientId);
     return [...ids].map((id) => this.#clients.get(id)).filter((c) => c !== undefined);
   }
 

@@ -175,7 +175,9 @@ function sleepMix(p: Prng, traits: Traits, nap: boolean, dayIndex: number): Slee
 }
 
 function workoutMix(p: Prng, traits: Traits, sport: Sport): WorkoutMix {
-  const avgHr = Math.round(traits.restingHr + (traits.maxHr - traits.restingHr) * (0.35 + sport.intensity * 0.3));
+  const avgHr = Math.round(
+    traits.restingHr + (traits.maxHr - traits.restingHr) * (0.35 + sport.intensity * 0.3),
+  );
   const raw = [p.float(0.02, 0.1, 3), 0.15, 0.3, 0.3 * sport.intensity, 0.15 * sport.intensity, 0.05];
   const total = raw.reduce((a, b) => a + b, 0);
   const partial = p.chance(0.15);
@@ -202,7 +204,10 @@ export function planDay(spec: MemberSpec, traits: Traits, epochDay: number): Day
 
   // people wake at a local hour rather than after a fixed duration
   const wake = localMidnight(epochDay, offset) + p.int(345, 525) * MINUTE_MS + p.int(0, 59_999);
-  const sleepEnd = Math.min(start + 570 * MINUTE_MS, Math.max(start + 300 * MINUTE_MS + p.int(0, 59_999), wake));
+  const sleepEnd = Math.min(
+    start + 570 * MINUTE_MS,
+    Math.max(start + 300 * MINUTE_MS + p.int(0, 59_999), wake),
+  );
   const sleep: SleepPlan = {
     kind: 'sleep',
     id: p.uuid(),
@@ -236,11 +241,28 @@ export function planDay(spec: MemberSpec, traits: Traits, epochDay: number): Day
       const e = s + duration;
       if (nap) {
         const mix = sleepMix(p, traits, true, dayIndex);
-        naps.push({ kind: 'sleep', id: p.uuid(), cycleId, nap: true, start: s, end: e, ...finishPlan(p, s, e, 0.03, 0.03), mix });
+        naps.push({
+          kind: 'sleep',
+          id: p.uuid(),
+          cycleId,
+          nap: true,
+          start: s,
+          end: e,
+          ...finishPlan(p, s, e, 0.03, 0.03),
+          mix,
+        });
       } else {
         const mix = workoutMix(p, traits, p.pick(traits.sports));
         const finish = finishPlan(p, s, e, 0.03, 0.03);
-        workouts.push({ kind: 'workout', id: p.uuid(), start: s, end: e, ...finish, mix, scoredWhileInProgress: false });
+        workouts.push({
+          kind: 'workout',
+          id: p.uuid(),
+          start: s,
+          end: e,
+          ...finish,
+          mix,
+          scoredWhileInProgress: false,
+        });
       }
     }
   }
@@ -270,8 +292,13 @@ export function planDay(spec: MemberSpec, traits: Traits, epochDay: number): Day
 
   const hrv = Math.round(traits.hrvBase * p.float(0.7, 1.3, 4) * 1e6) / 1e6;
   const restingHr = traits.restingHr + p.int(-4, 6);
-  const recoveryScore = Math.round(50 + (hrv / traits.hrvBase - 1) * 130 - (restingHr - traits.restingHr) * 3);
-  const workoutStrain = workouts.reduce((sum, w) => sum + w.mix.sport.intensity * ((w.end - w.start) / HOUR_MS) * 8, 0);
+  const recoveryScore = Math.round(
+    50 + (hrv / traits.hrvBase - 1) * 130 - (restingHr - traits.restingHr) * 3,
+  );
+  const workoutStrain = workouts.reduce(
+    (sum, w) => sum + w.mix.sport.intensity * ((w.end - w.start) / HOUR_MS) * 8,
+    0,
+  );
   return {
     epochDay,
     cycleId,
@@ -279,7 +306,9 @@ export function planDay(spec: MemberSpec, traits: Traits, epochDay: number): Day
     end,
     cycle: {
       strain: Math.min(20.9, p.float(3.5, 8, 4) + workoutStrain * 0.6),
-      kilojoule: p.float(6500, 9500, 3) + workouts.reduce((s, w) => s + w.mix.kjPerHour * ((w.end - w.start) / HOUR_MS), 0),
+      kilojoule:
+        p.float(6500, 9500, 3) +
+        workouts.reduce((s, w) => s + w.mix.kjPerHour * ((w.end - w.start) / HOUR_MS), 0),
       avgHr: p.int(58, 76),
       maxHr: Math.max(p.int(110, 145), ...workouts.map((w) => w.mix.maxHr)),
     },

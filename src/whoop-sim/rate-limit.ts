@@ -41,17 +41,23 @@ export class RateLimiter {
   consume(clientId: string, now: number): RateLimitResult {
     const windows = this.#windows(clientId, now);
     const spent = [windows.minute, windows.day].find((w) => w.count >= w.limit);
-    if (spent && this.#options.enabled) return { allowed: false, headers: this.#headers(windows, now, spent) };
+    if (spent && this.#options.enabled)
+      return { allowed: false, headers: this.#headers(windows, now, spent) };
     windows.minute.count++;
     windows.day.count++;
     return { allowed: true, headers: this.#headers(windows, now) };
   }
 
-  state(now: number): Record<string, { minute: { used: number; limit: number }; day: { used: number; limit: number } }> {
+  state(
+    now: number,
+  ): Record<string, { minute: { used: number; limit: number }; day: { used: number; limit: number } }> {
     const out: ReturnType<RateLimiter['state']> = {};
     for (const clientId of this.#clients.keys()) {
       const { minute, day } = this.#windows(clientId, now);
-      out[clientId] = { minute: { used: minute.count, limit: minute.limit }, day: { used: day.count, limit: day.limit } };
+      out[clientId] = {
+        minute: { used: minute.count, limit: minute.limit },
+        day: { used: day.count, limit: day.limit },
+      };
     }
     return out;
   }

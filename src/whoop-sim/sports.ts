@@ -23,7 +23,3 @@ export const SPORTS: readonly Sport[] = [
   { name: 'tennis', id: 34, speed: null, outdoor: true, intensity: 0.7 },
   { name: 'pilates', id: 233, speed: null, outdoor: false, intensity: 0.35 },
 ];
-
-export function sportByName(name: string): Sport | undefined {
-  return SPORTS.find((s) => s.name === name);
-}

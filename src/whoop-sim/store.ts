@@ -25,7 +25,15 @@ import {
   type NewMemberInput,
   profileOf,
 } from './generator.ts';
-import { type DayPlan, type MemberSpec, onsetOf, planDay, type SleepPlan, type Traits, type WorkoutPlan } from './plans.ts';
+import {
+  type DayPlan,
+  type MemberSpec,
+  onsetOf,
+  planDay,
+  type SleepPlan,
+  type Traits,
+  type WorkoutPlan,
+} from './plans.ts';
 import { hashSeed } from './prng.ts';
 import { isTimezoneOffset } from './time.ts';
 
@@ -109,7 +117,8 @@ export class SimStore {
     const days = options.days ?? 30;
     if (!Number.isInteger(days) || days < 1 || days > 3650) throw new SimError(400, 'days must be 1..3650');
     const timezoneOffset = options.timezoneOffset ?? 'Z';
-    if (!isTimezoneOffset(timezoneOffset)) throw new SimError(400, 'timezoneOffset must be +hh:mm, -hh:mm or Z');
+    if (!isTimezoneOffset(timezoneOffset))
+      throw new SimError(400, 'timezoneOffset must be +hh:mm, -hh:mm or Z');
     const userId = this.#nextUserId++;
     const input: NewMemberInput = {
       ...options,
@@ -203,7 +212,10 @@ export class SimStore {
           events.push({ userId: spec.userId, type: 'sleep.updated', id: sleep.id });
         }
       }
-      if (recovery && changed(`recovery:${recovery.cycle_id}`, member.recoveries.get(recovery.cycle_id), recovery)) {
+      if (
+        recovery &&
+        changed(`recovery:${recovery.cycle_id}`, member.recoveries.get(recovery.cycle_id), recovery)
+      ) {
         member.recoveries.set(recovery.cycle_id, recovery);
         events.push({ userId: spec.userId, type: 'recovery.updated', id: recovery.sleep_id });
       }
@@ -273,12 +285,22 @@ export class SimStore {
       const sleep = this.#find(m.sleeps, id, kind);
       const plan = this.#plan(m.sleepPlans, id);
       if (sleep.score_state === 'SCORED') {
-        plan.mix = { ...plan.mix, awakeFrac: plan.mix.awakeFrac * 0.85, remFrac: Math.min(0.3, plan.mix.remFrac * 1.05) };
+        plan.mix = {
+          ...plan.mix,
+          awakeFrac: plan.mix.awakeFrac * 0.85,
+          remFrac: Math.min(0.3, plan.mix.remFrac * 1.05),
+        };
       }
-      const updated = buildSleep(m.spec, { ...plan, start: startOf(sleep) }, Date.parse(sleep.end), 'SCORED', {
-        createdAt: Date.parse(sleep.created_at),
-        updatedAt: now,
-      });
+      const updated = buildSleep(
+        m.spec,
+        { ...plan, start: startOf(sleep) },
+        Date.parse(sleep.end),
+        'SCORED',
+        {
+          createdAt: Date.parse(sleep.created_at),
+          updatedAt: now,
+        },
+      );
       this.#put(m, 'sleep', id, updated);
       const events: DataEvent[] = [{ userId, type: 'sleep.updated', id }];
       const day = m.daysByCycle.get(updated.cycle_id);
@@ -296,10 +318,16 @@ export class SimStore {
       if (workout.score_state === 'SCORED') {
         plan.mix = { ...plan.mix, kjPerHour: plan.mix.kjPerHour * 1.04, avgHr: plan.mix.avgHr + 1 };
       }
-      const updated = buildWorkout(m.spec, { ...plan, start: startOf(workout) }, Date.parse(workout.end), 'SCORED', {
-        createdAt: Date.parse(workout.created_at),
-        updatedAt: now,
-      });
+      const updated = buildWorkout(
+        m.spec,
+        { ...plan, start: startOf(workout) },
+        Date.parse(workout.end),
+        'SCORED',
+        {
+          createdAt: Date.parse(workout.created_at),
+          updatedAt: now,
+        },
+      );
       this.#put(m, 'workout', id, updated);
       return [{ userId, type: 'workout.updated', id }];
     }
@@ -307,7 +335,8 @@ export class SimStore {
       const recovery = this.#recovery(m, id);
       const day = m.daysByCycle.get(recovery.cycle_id);
       if (!day) throw new SimError(409, 'the recovery has no day plan to score it from');
-      if (recovery.score_state === 'SCORED') day.recovery.recoveryScore = Math.max(1, day.recovery.recoveryScore - 3);
+      if (recovery.score_state === 'SCORED')
+        day.recovery.recoveryScore = Math.max(1, day.recovery.recoveryScore - 3);
       const stamp = { createdAt: Date.parse(recovery.created_at), updatedAt: now };
       const rebuilt = buildRecovery(m.spec, day, recovery.sleep_id, 'SCORED', stamp);
       this.#put(m, 'recovery', String(recovery.cycle_id), rebuilt);
@@ -324,20 +353,36 @@ export class SimStore {
     if (kind === 'sleep') {
       const sleep = this.#find(m.sleeps, id, kind);
       const plan = { ...this.#plan(m.sleepPlans, id), start: startOf(sleep) };
-      this.#put(m, kind, id, buildSleep(m.spec, plan, Date.parse(sleep.end) + ms, sleep.score_state, stamp(sleep)));
+      this.#put(
+        m,
+        kind,
+        id,
+        buildSleep(m.spec, plan, Date.parse(sleep.end) + ms, sleep.score_state, stamp(sleep)),
+      );
       return [{ userId, type: 'sleep.updated', id }];
     }
     if (kind === 'workout') {
       const workout = this.#find(m.workouts, id, kind);
       const plan = { ...this.#plan(m.workoutPlans, id), start: startOf(workout) };
-      this.#put(m, kind, id, buildWorkout(m.spec, plan, Date.parse(workout.end) + ms, workout.score_state, stamp(workout)));
+      this.#put(
+        m,
+        kind,
+        id,
+        buildWorkout(m.spec, plan, Date.parse(workout.end) + ms, workout.score_state, stamp(workout)),
+      );
       return [{ userId, type: 'workout.updated', id }];
     }
     throw new SimError(400, 'only sleeps and workouts grow');
   }
 
   /** Merges `patch` into a record (one level deep for `score`); the result must still be valid. */
-  edit(userId: number, kind: ResourceKind, id: string, patch: Record<string, unknown>, now: number): DataEvent[] {
+  edit(
+    userId: number,
+    kind: ResourceKind,
+    id: string,
+    patch: Record<string, unknown>,
+    now: number,
+  ): DataEvent[] {
     const m = this.#member(userId);
     const record = this.#get(m, kind, id);
     const current = record as Record<string, unknown>;
@@ -346,8 +391,14 @@ export class SimStore {
     if (score && typeof score === 'object' && current.score && typeof current.score === 'object') {
       merged.score = { ...current.score, ...score };
     }
-    for (const [k, v] of Object.entries(patch)) if (v === null && (k === 'end' || k === 'score')) delete merged[k];
-    const schema = { cycle: cycleSchema, sleep: sleepSchema, recovery: recoverySchema, workout: workoutSchema }[kind];
+    for (const [k, v] of Object.entries(patch))
+      if (v === null && (k === 'end' || k === 'score')) delete merged[k];
+    const schema = {
+      cycle: cycleSchema,
+      sleep: sleepSchema,
+      recovery: recoverySchema,
+      workout: workoutSchema,
+    }[kind];
     const parsed = schema.safeParse(merged);
     if (!parsed.success) throw new SimError(400, `edited record is not valid: ${parsed.error.message}`);
     const key = kind === 'recovery' ? String((current as WhoopRecovery).cycle_id) : id;
@@ -375,7 +426,8 @@ export class SimStore {
 
   #events(userId: number, kind: ResourceKind, record: WhoopRecord, verb: 'updated' | 'deleted'): DataEvent[] {
     if (kind === 'cycle') return [];
-    const id = kind === 'recovery' ? (record as WhoopRecovery).sleep_id : (record as WhoopSleep | WhoopWorkout).id;
+    const id =
+      kind === 'recovery' ? (record as WhoopRecovery).sleep_id : (record as WhoopSleep | WhoopWorkout).id;
     return [{ userId, type: `${kind}.${verb}`, id }];
   }
 
