@@ -3,17 +3,24 @@ import type { Config } from './config.ts';
 import authPlugin from './plugins/auth.ts';
 import csrfPlugin from './plugins/csrf.ts';
 import errorsPlugin from './plugins/errors.ts';
+import internalApiPlugin from './plugins/internal-api.ts';
+import metricsPlugin from './plugins/metrics.ts';
 import requestIdPlugin, { requestIdFrom } from './plugins/request-id.ts';
 import securityPlugin from './plugins/security.ts';
 import servicesPlugin from './plugins/services.ts';
 import sessionPlugin from './plugins/session.ts';
 import staticAssetsPlugin from './plugins/static-assets.ts';
 import viewPlugin from './plugins/view.ts';
+import whoopOAuthPlugin from './plugins/whoop-oauth.ts';
 import accountRoutes from './routes/account.ts';
 import authRoutes from './routes/auth.ts';
+import dashboardRoutes from './routes/dashboard.ts';
+import exerciseRoutes from './routes/exercises.ts';
 import healthRoutes from './routes/health.ts';
 import integrationRoutes from './routes/integrations.ts';
-import pageRoutes from './routes/pages.ts';
+import internalRoutes from './routes/internal.ts';
+import progressRoutes from './routes/progress.ts';
+import sleepRoutes from './routes/sleep.ts';
 import type { Services } from './services/index.ts';
 import type { Logger } from './services/logger.ts';
 
@@ -22,6 +29,8 @@ export interface AppDeps {
   services: Services;
   logger: Logger;
   sessionSecret: string;
+  /** INTERNAL_API_TOKEN (or the generated development one); without it every /internal request is 401. */
+  internalApiToken?: string | undefined;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -35,20 +44,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Cross-cutting plugins, in dependency order.
   await app.register(servicesPlugin, { config: deps.config, services: deps.services });
   await app.register(requestIdPlugin);
+  await app.register(metricsPlugin, { token: deps.config.metricsToken });
   await app.register(securityPlugin);
+  // Before the session: /internal requests are stripped of cookies before anything reads them.
+  await app.register(internalApiPlugin, { token: deps.internalApiToken });
   await app.register(sessionPlugin, { secret: deps.sessionSecret });
   await app.register(csrfPlugin);
   await app.register(authPlugin);
   await app.register(viewPlugin);
   await app.register(staticAssetsPlugin);
   await app.register(errorsPlugin);
+  if (deps.config.whoop.enabled) await app.register(whoopOAuthPlugin);
 
   // Routes, by URL area.
   await app.register(healthRoutes);
   await app.register(authRoutes);
   await app.register(accountRoutes);
-  await app.register(pageRoutes);
+  await app.register(dashboardRoutes);
+  await app.register(sleepRoutes);
+  await app.register(exerciseRoutes);
+  await app.register(progressRoutes);
   if (deps.config.whoop.enabled) await app.register(integrationRoutes);
+  await app.register(internalRoutes, { prefix: '/internal' });
 
   return app;
 }

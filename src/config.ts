@@ -1,3 +1,4 @@
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 
 // The only module that reads process.env: everything else receives the frozen Config.
@@ -19,6 +20,24 @@ const httpUrl = z
 
 const optionalHttpUrl = optionalText.pipe(httpUrl.optional());
 
+function isCronExpression(value: string): boolean {
+  try {
+    CronExpressionParser.parse(value, { tz: 'UTC' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const envSchema = z.object({
@@ -38,6 +57,8 @@ const envSchema = z.object({
   INTERNAL_API_TOKEN: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   LOG_LEVEL: z.enum(logLevels).default('info'),
   TRUST_PROXY: optionalText.pipe(booleanFlag.optional()),
+  METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   FEATURE_WHOOP_INTEGRATION: optionalText.pipe(booleanFlag.optional()),
   WHOOP_CLIENT_ID: optionalText,
   WHOOP_CLIENT_SECRET: optionalText,
@@ -45,6 +66,13 @@ const envSchema = z.object({
   WHOOP_OAUTH_BASE_URL: httpUrl.default('https://api.prod.whoop.com/oauth/oauth2'),
   WHOOP_API_BASE_URL: httpUrl.default('https://api.prod.whoop.com/developer'),
   WHOOP_SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(3900),
+  WHOOP_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(100),
+  WHOOP_RATE_LIMIT_PER_DAY: z.coerce.number().int().min(1).default(10_000),
+  WHOOP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  WHOOP_BACKFILL_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  SYNC_LOOKBACK_DAYS: z.coerce.number().int().min(0).max(60).default(3),
+  SYNC_SCHEDULE: z.string().trim().min(1).default('0 6,18 * * *').refine(isCronExpression, 'must be a cron expression'),
+  SYNC_TIMEZONE: z.string().trim().min(1).default('UTC').refine(isTimeZone, 'must be an IANA time zone'),
   TOKEN_ENCRYPTION_KEYS: optionalText,
   KMS_KEY_ID: optionalText,
   KMS_ENDPOINT: optionalHttpUrl,
@@ -68,6 +96,8 @@ export interface Config {
   readonly internalApiToken: string | undefined;
   readonly cookieSecure: boolean;
   readonly trustProxy: boolean;
+  readonly metricsToken: string | undefined;
+  readonly workerMetricsPort: number;
   readonly whoop: {
     readonly enabled: boolean;
     readonly mode: WhoopMode;
@@ -77,6 +107,19 @@ export interface Config {
     readonly oauthBaseUrl: string;
     readonly apiBaseUrl: string;
     readonly simulatorPort: number;
+  };
+  readonly sync: {
+    /** cron expression (SYNC_SCHEDULE) evaluated in `timeZone` (SYNC_TIMEZONE) */
+    readonly schedule: string;
+    readonly timeZone: string;
+    /** how far back the first sync of a connection reaches */
+    readonly backfillDays: number;
+    /** later syncs start this far before each domain's watermark (rescored and growing records) */
+    readonly lookbackDays: number;
+    /** app-wide WHOOP request budget shared by every process */
+    readonly rateLimitPerMinute: number;
+    readonly rateLimitPerDay: number;
+    readonly requestTimeoutMs: number;
   };
   readonly tokenEncryption: {
     readonly keyringSpec: string | undefined;
@@ -164,6 +207,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     internalApiToken: env.INTERNAL_API_TOKEN,
     cookieSecure: publicBaseUrl.startsWith('https://'),
     trustProxy: env.TRUST_PROXY ?? false,
+    metricsToken: env.METRICS_TOKEN,
+    workerMetricsPort: env.WORKER_METRICS_PORT,
     whoop: Object.freeze({
       enabled: whoopEnabled,
       mode,
@@ -173,6 +218,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       oauthBaseUrl: env.WHOOP_OAUTH_BASE_URL,
       apiBaseUrl: env.WHOOP_API_BASE_URL,
       simulatorPort: env.WHOOP_SIMULATOR_PORT,
+    }),
+    sync: Object.freeze({
+      schedule: env.SYNC_SCHEDULE,
+      timeZone: env.SYNC_TIMEZONE,
+      backfillDays: env.WHOOP_BACKFILL_DAYS,
+      lookbackDays: env.SYNC_LOOKBACK_DAYS,
+      rateLimitPerMinute: env.WHOOP_RATE_LIMIT_PER_MINUTE,
+      rateLimitPerDay: env.WHOOP_RATE_LIMIT_PER_DAY,
+      requestTimeoutMs: env.WHOOP_REQUEST_TIMEOUT_MS,
     }),
     tokenEncryption: Object.freeze({
       keyringSpec: env.TOKEN_ENCRYPTION_KEYS,

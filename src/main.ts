@@ -1,57 +1,82 @@
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Runner } from 'graphile-worker';
 import { buildApp } from './app.ts';
-import { type Config, ConfigError, loadConfig } from './config.ts';
-import { startEmbeddedPostgres } from './services/db/embedded.ts';
+import type { Config } from './config.ts';
+import { openDatabase, openLogger, openTokenKeys, readConfig } from './runtime.ts';
 import { runMigrations } from './services/db/migrate.ts';
 import { createDbPool } from './services/db/pool.ts';
 import { loadOrCreateDevSecrets } from './services/dev-secrets.ts';
 import { createServices } from './services/index.ts';
-import { createLogger, type Logger } from './services/logger.ts';
+import type { Logger } from './services/logger.ts';
+import type { WhoopSettings } from './services/whoop/settings.ts';
 import { startWorker } from './worker.ts';
 
 type Mode = 'all' | 'web' | 'worker' | 'migrate';
 const modes: readonly Mode[] = ['all', 'web', 'worker', 'migrate'];
 
-function readConfig(): Config {
-  try {
-    return loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    // Printed plainly (not as JSON) so a person starting the process sees every problem at once.
-    process.stderr.write(`${error.message}\n\nSee README.md "Configuration" for every variable.\n`);
-    process.exit(1);
-  }
+// Demo mode only: fixed credentials of the local simulator's client, shared by web and worker processes.
+const DEMO_CLIENT_ID = 'health-tracker-demo';
+const DEMO_CLIENT_SECRET = 'whoop-simulator-demo-secret';
+
+interface WhoopRuntime {
+  /** undefined: the services take the WHOOP settings from the config (live mode, or off) */
+  settings: WhoopSettings | undefined;
+  close: () => Promise<void>;
 }
 
-async function openDatabase(
-  config: Config,
-  logger: Logger,
-): Promise<{ url: string; stop: () => Promise<void> }> {
-  if (config.database.url) return { url: config.database.url, stop: async () => {} };
-  const embedded = await startEmbeddedPostgres({
-    dataDir: path.join(config.dataDir, 'postgres'),
-    port: config.database.embeddedPort,
-    log: (message) => logger.info(message),
+/**
+ * Demo mode: outside production and without WHOOP credentials, the built-in simulator runs in this
+ * process on WHOOP_SIMULATOR_PORT with a demo member, and the effective WHOOP settings point at it.
+ * The config stays as loaded; the simulator module is imported only here (it is not in the production image).
+ */
+async function startWhoop(config: Config, logger: Logger, mode: Mode): Promise<WhoopRuntime> {
+  if (config.whoop.mode !== 'simulator') return { settings: undefined, close: async () => {} };
+  if (config.isProduction) throw new Error('the WHOOP simulator never runs in production');
+  const local = `http://127.0.0.1:${config.whoop.simulatorPort}`;
+  const settings: WhoopSettings = {
+    clientId: DEMO_CLIENT_ID,
+    clientSecret: DEMO_CLIENT_SECRET,
+    redirectUri: config.whoop.redirectUri,
+    oauthBaseUrl: `${local}/oauth/oauth2`,
+    apiBaseUrl: `${local}/developer`,
+  };
+  // A worker started on its own talks to the simulator of the web process.
+  if (mode === 'worker') return { settings, close: async () => {} };
+  const { startWhoopSimulator } = await import('./whoop-sim/index.ts');
+  const simulator = await startWhoopSimulator({
+    host: '127.0.0.1',
+    port: config.whoop.simulatorPort,
+    nodeEnv: config.env,
+    clients: [
+      {
+        clientId: DEMO_CLIENT_ID,
+        clientSecret: DEMO_CLIENT_SECRET,
+        redirectUris: [config.whoop.redirectUri],
+        name: 'Health Tracker (demo)',
+      },
+    ],
   });
+  const member = simulator.createMember({ firstName: 'Demo', lastName: 'Member', days: 90 });
   logger.info(
-    { port: config.database.embeddedPort },
-    'using the embedded PostgreSQL under %s',
-    config.dataDir,
+    { whoopSimulatorUrl: simulator.url, demoMemberId: member.userId },
+    'WHOOP simulator in use at %s (no WHOOP credentials configured): demo member "%s %s" with 90 days of history',
+    simulator.url,
+    member.firstName,
+    member.lastName,
   );
-  return embedded;
+  return {
+    settings: { ...settings, oauthBaseUrl: simulator.oauthBaseUrl, apiBaseUrl: simulator.apiBaseUrl },
+    close: () => simulator.close(),
+  };
 }
 
 async function main(mode: Mode): Promise<void> {
   const config = readConfig();
-  const logger = createLogger({
-    level: config.logLevel,
-    pretty: !config.isProduction && process.stdout.isTTY,
-  });
+  const logger = openLogger(config);
   const devSecrets = config.isProduction ? undefined : loadOrCreateDevSecrets(config.dataDir);
   const sessionSecret = config.sessionSecret ?? devSecrets?.sessionSecret;
   if (!sessionSecret) throw new Error('SESSION_SECRET is required');
+  const internalApiToken = config.internalApiToken ?? devSecrets?.internalApiToken;
 
   const database = await openDatabase(config, logger);
   const applied = await runMigrations(database.url);
@@ -61,8 +86,10 @@ async function main(mode: Mode): Promise<void> {
     return;
   }
 
+  const whoop = await startWhoop(config, logger, mode);
+  const tokenKeys = config.whoop.enabled ? openTokenKeys(config, logger) : undefined;
   const pool = await createDbPool(database.url);
-  const services = createServices({ config, pool, logger });
+  const services = createServices({ config, pool, logger, whoop: whoop.settings, tokenKeys });
   let app: FastifyInstance | undefined;
   let worker: Runner | undefined;
 
@@ -71,7 +98,7 @@ async function main(mode: Mode): Promise<void> {
     logger.info('worker started');
   }
   if (mode === 'all' || mode === 'web') {
-    app = await buildApp({ config, services, logger, sessionSecret });
+    app = await buildApp({ config, services, logger, sessionSecret, internalApiToken });
     await app.listen({ host: config.host, port: config.port });
   }
 
@@ -83,6 +110,8 @@ async function main(mode: Mode): Promise<void> {
     // Stop taking work first, then let in-flight requests and jobs finish, then close the database.
     await app?.close();
     await worker?.stop();
+    await whoop.close();
+    services.close();
     await pool.end();
     await database.stop();
     logger.info('stopped');

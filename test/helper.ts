@@ -7,6 +7,8 @@ import { type Config, loadConfig } from '../src/config.ts';
 import { createDbPool, type DatabasePool } from '../src/services/db/pool.ts';
 import { createServices, type Services } from '../src/services/index.ts';
 import { createLogger, type Logger } from '../src/services/logger.ts';
+import type { TokenKeys } from '../src/services/token-keys.ts';
+import { generateKeyringKey } from '../src/services/token-vault/index.ts';
 import { TEMPLATE_DATABASE, withDatabase } from './support/database-urls.ts';
 
 interface Teardown {
@@ -89,6 +91,8 @@ export interface TestApp {
 export interface BuildOptions {
   env?: Record<string, string | undefined>;
   databaseUrl?: string;
+  /** Token keys other than the config's (without TOKEN_ENCRYPTION_KEYS/KMS_KEY_ID: a fresh keyring key). */
+  tokenKeys?: TokenKeys;
 }
 
 /** An app on its own fresh database, closed when the test ends. */
@@ -98,12 +102,20 @@ export async function build(t: Teardown, options: BuildOptions = {}): Promise<Te
   const logs = captureLogs();
   const pool = await createDbPool(databaseUrl, { maximumPoolSize: 5 });
   t.teardown(() => pool.end());
-  const services = createServices({ config, pool, logger: logs.logger });
+  const services = createServices({
+    config,
+    pool,
+    logger: logs.logger,
+    tokenKeys: options.tokenKeys,
+    devKeyringSpec: generateKeyringKey('test'),
+  });
+  t.teardown(() => services.close());
   const app = await buildApp({
     config,
     services,
     logger: logs.logger,
     sessionSecret: randomBytes(32).toString('hex'),
+    internalApiToken: config.internalApiToken,
   });
   t.teardown(() => app.close());
   await app.ready();

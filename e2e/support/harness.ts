@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { type BuildOptions, build, type TestApp } from '../../test/helper.ts';
@@ -34,10 +36,24 @@ export interface RunningApp extends TestApp {
   baseUrl: string;
 }
 
-/** The real app on its own database, listening on a free loopback port. */
-export async function startApp(t: TestContext, options: BuildOptions = {}): Promise<RunningApp> {
-  const testApp = await build(t, options);
-  const address = await testApp.app.listen({ host: '127.0.0.1', port: 0 });
+/** A loopback port that was free a moment ago (for URLs that must be known before the app starts). */
+export async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  await once(server, 'close');
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+/** The real app on its own database, listening on a free loopback port (or `port`). */
+export async function startApp(
+  t: TestContext,
+  options: BuildOptions & { port?: number } = {},
+): Promise<RunningApp> {
+  const { port = 0, ...buildOptions } = options;
+  const testApp = await build(t, buildOptions);
+  const address = await testApp.app.listen({ host: '127.0.0.1', port });
   return { ...testApp, baseUrl: address };
 }
 

@@ -15,7 +15,10 @@ async function csrfPlugin(app: FastifyInstance) {
   await app.register(csrfProtection, { sessionPlugin: '@fastify/session' });
   // preHandler, not onRequest: the token may arrive in the parsed form body (_csrf).
   app.addHook('preHandler', (request, reply, done) => {
-    if (safeMethods.has(request.method) || request.routeOptions.config?.csrf === false) return done();
+    // An unknown URL changes nothing: it answers 404 rather than a misleading 403.
+    if (safeMethods.has(request.method) || request.routeOptions.config?.csrf === false || request.is404) {
+      return done();
+    }
     app.csrfProtection(request, reply, done);
   });
 }

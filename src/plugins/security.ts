@@ -8,7 +8,9 @@ async function securityPlugin(app: FastifyInstance) {
   const { config } = app;
   // Chrome applies form-action to the redirect after a POST, and Connect redirects to WHOOP.
   const formTargets = ["'self'"];
-  if (config.whoop.enabled) formTargets.push(new URL(config.whoop.oauthBaseUrl).origin);
+  // The effective authorize URL: the in-process simulator's in demo mode, else WHOOP_OAUTH_BASE_URL.
+  const oauthBaseUrl = app.services.whoop.authorizeEndpoint?.oauthBaseUrl ?? config.whoop.oauthBaseUrl;
+  if (config.whoop.enabled) formTargets.push(new URL(oauthBaseUrl).origin);
   await app.register(helmet, {
     contentSecurityPolicy: {
       useDefaults: false,

@@ -1,9 +1,133 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { CALLBACK_PATH, STATE_COOKIE } from '../plugins/whoop-oauth.ts';
+import { LinkError, type WhoopCard } from '../services/whoop/connections.ts';
+
+const callbackQuery = z.object({
+  code: z.string().min(1).max(4096).optional(),
+  state: z.string().min(1).max(512).optional(),
+  error: z.string().max(200).optional(),
+});
+
+export interface CardView {
+  status: WhoopCard['status'];
+  memberName: string | null;
+  linkedSince: { iso: string; text: string } | null;
+  lastSync: { iso: string; text: string } | null;
+  lastSyncStatus: WhoopCard['lastSyncStatus'];
+  lastSyncError: string | null;
+  nextSync: { iso: string; text: string } | null;
+  hasHistory: boolean;
+  configured: boolean;
+  message: { kind: 'info' | 'error'; text: string } | undefined;
+}
+
+function when(date: Date | null, timeZone: string): { iso: string; text: string } | null {
+  if (!date) return null;
+  const text = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(
+    date,
+  );
+  return { iso: date.toISOString(), text };
+}
+
+export function cardView(
+  card: WhoopCard,
+  timeZone: string,
+  extra: { configured: boolean; message?: CardView['message'] },
+): CardView {
+  return {
+    status: card.status,
+    memberName: card.memberName,
+    linkedSince: when(card.connectedAt, timeZone),
+    lastSync: when(card.lastSyncAt, timeZone),
+    lastSyncStatus: card.lastSyncStatus,
+    lastSyncError: card.lastSyncError,
+    nextSync: when(card.nextSyncAt, timeZone),
+    hasHistory: card.hasHistory,
+    configured: extra.configured,
+    message: extra.message,
+  };
+}
 
 // Registered only when FEATURE_WHOOP_INTEGRATION is on: otherwise every /integrations URL is a 404.
 export default async function integrationRoutes(app: FastifyInstance) {
-  app.addHook('preHandler', app.requireUser);
-  app.get('/integrations', async (_request, reply) =>
-    reply.page('pages/integrations', { title: 'Integrations', card: { status: 'disconnected' } }),
-  );
+  const configured = app.services.whoop.authorizeEndpoint !== undefined;
+
+  async function renderCard(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    template: string,
+    message?: CardView['message'],
+  ) {
+    const user = request.user;
+    if (!user) throw new Error('renderCard needs a signed-in user');
+    // The outcome of Connect / Disconnect is shown inside the card, so an htmx swap replaces it too.
+    const flash = request.session.flash;
+    if (flash) request.session.flash = undefined;
+    const shown = message ?? (flash ? { kind: flash.kind, text: flash.message } : undefined);
+    const card = cardView(await app.services.whoop.card(user.id), user.time_zone, {
+      configured,
+      message: shown,
+    });
+    return reply.page(template, { title: 'Integrations', card });
+  }
+
+  // The callback checks its own session: a login redirect must not carry the code in `next`.
+  app.get(CALLBACK_PATH, async (request, reply) => {
+    reply.clearCookie(STATE_COOKIE, { path: CALLBACK_PATH });
+    if (!request.user) return reply.redirect('/login?next=%2Fintegrations', 303);
+    const parsed = callbackQuery.safeParse(request.query ?? {});
+    // A query that is not plain strings is treated like an unknown state: refused, nothing linked.
+    const query = parsed.success ? parsed.data : { code: undefined, state: undefined, error: undefined };
+    try {
+      await app.services.whoop.completeAuthorization({
+        userId: request.user.id,
+        sessionId: request.session.sessionId,
+        ...query,
+        log: request.log,
+      });
+      request.session.flash = { kind: 'info', message: 'WHOOP is linked.' };
+    } catch (error) {
+      if (!(error instanceof LinkError)) throw error;
+      request.session.flash = { kind: 'error', message: error.message };
+    }
+    return reply.redirect('/integrations', 303);
+  });
+
+  app.register(async (pages) => {
+    pages.addHook('preHandler', app.requireUser);
+
+    pages.get('/integrations', async (request, reply) => renderCard(request, reply, 'pages/integrations'));
+
+    // The card alone, for htmx to refresh in place.
+    pages.get('/integrations/whoop/card', async (request, reply) =>
+      renderCard(request, reply, 'partials/whoop-card'),
+    );
+
+    pages.post('/integrations/whoop/connect', async (request, reply) => {
+      if (!configured) {
+        request.session.flash = { kind: 'error', message: 'WHOOP is not configured on this server.' };
+        return reply.redirect('/integrations', 303);
+      }
+      try {
+        return reply.redirect(await app.whoopAuthorizationUrl(request, reply), 303);
+      } catch (error) {
+        if (!(error instanceof LinkError)) throw error;
+        request.session.flash = { kind: 'error', message: error.message };
+        return reply.redirect('/integrations', 303);
+      }
+    });
+
+    pages.post('/integrations/whoop/disconnect', async (request, reply) => {
+      const user = request.user;
+      if (!user) throw new Error('requireUser let an anonymous request through');
+      const result = await app.services.whoop.disconnect({ userId: user.id, log: request.log });
+      const text = result.wasLinked
+        ? 'WHOOP is disconnected. Your synced history is kept.'
+        : 'WHOOP was not linked.';
+      if (request.isHtmx) return renderCard(request, reply, 'partials/whoop-card', { kind: 'info', text });
+      request.session.flash = { kind: 'info', message: text };
+      return reply.redirect('/integrations', 303);
+    });
+  });
 }

@@ -21,3 +21,23 @@ export function loadOrCreateDevSecrets(dataDir: string): DevSecrets {
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
 }
+
+/**
+ * Outside production, without TOKEN_ENCRYPTION_KEYS or KMS_KEY_ID: a keyring key generated once and
+ * kept under the data dir (mode 0600), so tokens sealed in one run open in the next. The entry can be
+ * moved into TOKEN_ENCRYPTION_KEYS later (as an older version) and rotated away with `npm run tokens:rotate`.
+ */
+export function loadOrCreateDevKeyring(
+  dataDir: string,
+  generate: () => string,
+): { spec: string; file: string; created: boolean } {
+  const file = path.join(dataDir, 'dev-token-keys');
+  if (existsSync(file)) {
+    const spec = readFileSync(file, 'utf8').trim();
+    if (spec) return { spec, file, created: false };
+  }
+  const spec = generate();
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${spec}\n`, { mode: 0o600 });
+  return { spec, file, created: true };
+}

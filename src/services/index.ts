@@ -1,9 +1,21 @@
 import type { Config } from '../config.ts';
 import type { DatabasePool } from './db/pool.ts';
 import { createHealthService } from './health.ts';
+import { createHealthPages } from './health-pages/index.ts';
 import type { Logger } from './logger.ts';
+import { createSleepLog } from './manual-logs/sleep-log.ts';
+import { createWorkoutLog } from './manual-logs/workout-log.ts';
+import { createMetrics } from './metrics.ts';
 import { createSessionRepository } from './sessions.ts';
+import { createTokenKeysFromConfig, type TokenKeys } from './token-keys.ts';
 import { createUserService } from './users.ts';
+import { createWhoopClient } from './whoop/client.ts';
+import { createWhoopConnections } from './whoop/connections.ts';
+import { createOAuthStates } from './whoop/oauth-states.ts';
+import { type WhoopSettings, whoopSettingsFromConfig } from './whoop/settings.ts';
+import { createWhoopSync } from './whoop/sync/index.ts';
+import { createTokenRotation } from './whoop/token-rotation.ts';
+import { createTokenStore } from './whoop/token-store.ts';
 
 export const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 
@@ -11,15 +23,56 @@ export interface ServiceDeps {
   config: Config;
   pool: DatabasePool;
   logger: Logger;
+  /** Effective WHOOP endpoints and credentials (the simulator's in demo mode); default: from the config. */
+  whoop?: WhoopSettings | undefined;
+  /** Token keys; default: built from the config (plus `devKeyringSpec` outside production). */
+  tokenKeys?: TokenKeys | undefined;
+  devKeyringSpec?: string | undefined;
+  /** The clock that decides "today" for manual logs and pages; default: the system clock. */
+  now?: (() => Date) | undefined;
 }
 
 // The one place services are wired; web, worker and tests all build them here.
 export function createServices(deps: ServiceDeps) {
-  const { pool } = deps;
+  const { pool, logger, config } = deps;
+  const tokenKeys =
+    deps.tokenKeys ??
+    createTokenKeysFromConfig(config.tokenEncryption, { devKeyringSpec: deps.devKeyringSpec });
+  const whoopSettings = config.whoop.enabled ? (deps.whoop ?? whoopSettingsFromConfig(config)) : undefined;
+  // Only src/services/whoop/** receives the vault's open(): nothing returned here hands out a token.
+  const tokenStore = createTokenStore({ vault: tokenKeys.vault });
+  const now = deps.now ?? (() => new Date());
+  const sleepLog = createSleepLog({ pool, now });
+  const workoutLog = createWorkoutLog({ pool, now });
+  const whoopClient = whoopSettings ? createWhoopClient({ settings: whoopSettings }) : undefined;
+  const whoopSync = createWhoopSync({
+    pool,
+    logger,
+    sync: config.sync,
+    settings: whoopSettings,
+    client: whoopClient,
+    tokens: tokenStore,
+  });
   return {
     users: createUserService({ pool }),
     sessions: createSessionRepository({ pool, ttlMs: SESSION_TTL_MS }),
     health: createHealthService({ pool }),
+    sleepLog,
+    workoutLog,
+    healthPages: createHealthPages({ pool, now, whoopEnabled: config.whoop.enabled, sleepLog, workoutLog }),
+    metrics: createMetrics({ pool }),
+    whoop: createWhoopConnections({
+      pool,
+      logger,
+      settings: whoopSettings,
+      client: whoopClient,
+      states: createOAuthStates({ pool, vault: tokenKeys.vault }),
+      tokens: tokenStore,
+      onLinked: whoopSync.onLinked,
+    }),
+    whoopSync,
+    tokenRotation: createTokenRotation({ pool, keys: tokenKeys, logger }),
+    close: () => tokenKeys.close(),
   };
 }
 

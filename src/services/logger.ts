@@ -62,3 +62,6 @@ export function createLogger(options: LoggerOptions): Logger {
   }
   return pino(base);
 }
+
+/** What services need from a logger: request.log (with its request id) or the app logger both fit. */
+export type LogSink = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
