@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Runner } from 'graphile-worker';
 import { buildApp } from './app.ts';
@@ -10,6 +11,7 @@ import { createServices } from './services/index.ts';
 import type { Logger } from './services/logger.ts';
 import type { WhoopSettings } from './services/whoop/settings.ts';
 import { startWorker } from './worker.ts';
+import { startWorkerMetricsServer } from './worker-metrics-server.ts';
 
 type Mode = 'all' | 'web' | 'worker' | 'migrate';
 const modes: readonly Mode[] = ['all', 'web', 'worker', 'migrate'];
@@ -92,10 +94,20 @@ async function main(mode: Mode): Promise<void> {
   const services = createServices({ config, pool, logger, whoop: whoop.settings, tokenKeys });
   let app: FastifyInstance | undefined;
   let worker: Runner | undefined;
+  let workerMetrics: Server | undefined;
 
   if (mode === 'all' || mode === 'worker') {
     worker = await startWorker({ databaseUrl: database.url, services, logger });
     logger.info('worker started');
+  }
+  if (mode === 'worker') {
+    workerMetrics = await startWorkerMetricsServer({
+      metrics: services.metrics,
+      host: config.host,
+      port: config.workerMetricsPort,
+      token: config.metricsToken,
+    });
+    logger.info({ port: config.workerMetricsPort }, 'worker metrics on /metrics');
   }
   if (mode === 'all' || mode === 'web') {
     app = await buildApp({ config, services, logger, sessionSecret, internalApiToken });
@@ -109,6 +121,7 @@ async function main(mode: Mode): Promise<void> {
     logger.info({ signal }, 'shutting down');
     // Stop taking work first, then let in-flight requests and jobs finish, then close the database.
     await app?.close();
+    workerMetrics?.close();
     await worker?.stop();
     await whoop.close();
     services.close();

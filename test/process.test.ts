@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import t from 'tap';
+import { createTestDatabase } from './helper.ts';
 
 async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
@@ -55,4 +56,37 @@ t.test('`npm start` mode: web and worker on an embedded database, stopped cleanl
   const [code] = (await exited) as [number | null];
   t.equal(code, 0, 'exits 0 after SIGTERM');
   t.ok(messages.includes('stopped'), 'logs that it stopped');
+});
+
+t.test('a worker-only process serves /metrics and /healthz on WORKER_METRICS_PORT', async (t) => {
+  const database = await createTestDatabase(t);
+  const metricsPort = await freePort();
+  const token = 'worker-metrics-token-123';
+  const child = spawn(process.execPath, ['src/main.ts', 'worker'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'development',
+      DATABASE_URL: database.url,
+      WORKER_METRICS_PORT: String(metricsPort),
+      METRICS_TOKEN: token,
+      FEATURE_WHOOP_INTEGRATION: 'false',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.teardown(() => child.exitCode === null && child.kill('SIGKILL'));
+  await new Promise<void>((resolve) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if ((JSON.parse(line) as { msg?: string }).msg === 'worker metrics on /metrics') resolve();
+    });
+  });
+  const base = `http://127.0.0.1:${metricsPort}`;
+  t.equal((await fetch(`${base}/healthz`)).status, 200);
+  t.equal((await fetch(`${base}/metrics`)).status, 401, 'the token is required');
+  const scrape = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  t.equal(scrape.status, 200);
+  t.match(await scrape.text(), /worker_jobs\{state="waiting"\}/);
+  const closed = once(child, 'close');
+  child.kill('SIGTERM');
+  const [code] = (await closed) as [number | null];
+  t.equal(code, 0);
 });
