@@ -71,7 +71,12 @@ const envSchema = z.object({
   WHOOP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   WHOOP_BACKFILL_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   SYNC_LOOKBACK_DAYS: z.coerce.number().int().min(0).max(60).default(3),
-  SYNC_SCHEDULE: z.string().trim().min(1).default('0 6,18 * * *').refine(isCronExpression, 'must be a cron expression'),
+  SYNC_SCHEDULE: z
+    .string()
+    .trim()
+    .min(1)
+    .default('0 6,18 * * *')
+    .refine(isCronExpression, 'must be a cron expression'),
   SYNC_TIMEZONE: z.string().trim().min(1).default('UTC').refine(isTimeZone, 'must be an IANA time zone'),
   TOKEN_ENCRYPTION_KEYS: optionalText,
   KMS_KEY_ID: optionalText,

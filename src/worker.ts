@@ -21,7 +21,7 @@ export interface WorkerDeps {
 
 // Callers run the app migrations first: graphile-worker's own schema must come after them.
 export async function startWorker(deps: WorkerDeps): Promise<Runner> {
-  return run({
+  const runner = await run({
     connectionString: deps.databaseUrl,
     concurrency: deps.concurrency ?? 4,
     noHandleSignals: true,
@@ -30,4 +30,9 @@ export async function startWorker(deps: WorkerDeps): Promise<Runner> {
     taskList: buildTaskList(deps.services),
     crontab,
   });
+  // A worker killed mid-sync leaves its job locked for hours: hand such jobs to the live workers now.
+  await deps.services.whoopSync.recoverInterrupted().catch((error: unknown) => {
+    deps.logger.error({ err: error }, 'whoop sync: could not recover interrupted runs at start-up');
+  });
+  return runner;
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CALLBACK_PATH, STATE_COOKIE } from '../plugins/whoop-oauth.ts';
+import { type SyncView, syncView } from '../presenters/sync-status.ts';
 import { LinkError, type WhoopCard } from '../services/whoop/connections.ts';
 
 const callbackQuery = z.object({
@@ -20,6 +21,8 @@ export interface CardView {
   hasHistory: boolean;
   configured: boolean;
   message: { kind: 'info' | 'error'; text: string } | undefined;
+  /** the last sync run: live progress, or its outcome */
+  sync?: SyncView | undefined;
 }
 
 function when(date: Date | null, timeZone: string): { iso: string; text: string } | null {
@@ -69,6 +72,7 @@ export default async function integrationRoutes(app: FastifyInstance) {
       configured,
       message: shown,
     });
+    card.sync = syncView(await app.services.whoopSync.latestRun(user.id), user.time_zone);
     return reply.page(template, { title: 'Integrations', card });
   }
 
@@ -128,6 +132,42 @@ export default async function integrationRoutes(app: FastifyInstance) {
       if (request.isHtmx) return renderCard(request, reply, 'partials/whoop-card', { kind: 'info', text });
       request.session.flash = { kind: 'info', message: text };
       return reply.redirect('/integrations', 303);
+    });
+
+    // Sync now: enqueues a manual sync, or joins the one already queued or running.
+    pages.post('/integrations/whoop/sync', async (request, reply) => {
+      const user = request.user;
+      if (!user) throw new Error('requireUser let an anonymous request through');
+      const result = await app.services.whoopSync.request({
+        userId: user.id,
+        trigger: 'manual',
+        requestId: request.id,
+      });
+      const why =
+        result.outcome === 'refused' && result.status === 'reauth_required'
+          ? 'waiting for a reconnect'
+          : 'not linked';
+      const refused =
+        result.outcome === 'refused'
+          ? { kind: 'error' as const, text: `WHOOP is ${why}: nothing to sync.` }
+          : undefined;
+      if (request.isHtmx) return renderCard(request, reply, 'partials/whoop-card', refused);
+      if (refused) request.session.flash = { kind: 'error', message: refused.text };
+      return reply.redirect('/integrations', 303);
+    });
+
+    // Polled every second while a sync is under way. Once it has ended the whole card comes back in its
+    // place (new Last sync, the result) without a trigger, which stops the polling (htmx 4 ignores 286).
+    pages.get('/integrations/whoop/sync/status', async (request, reply) => {
+      const user = request.user;
+      if (!user) throw new Error('requireUser let an anonymous request through');
+      const sync = syncView(await app.services.whoopSync.latestRun(user.id), user.time_zone);
+      const { status } = await app.services.whoop.card(user.id);
+      if (request.isHtmx && !sync.active && status !== 'syncing') {
+        reply.header('hx-retarget', '#whoop-card').header('hx-reswap', 'outerHTML');
+        return renderCard(request, reply, 'partials/whoop-card');
+      }
+      return reply.page('partials/whoop-sync-status', { card: { status, sync } });
     });
   });
 }

@@ -119,9 +119,8 @@ export default async function internalRoutes(app: FastifyInstance) {
       requestId: request.id,
     });
     if (result.outcome === 'refused') {
-      return fail(request, reply, 409, 'not_syncable', `The WHOOP connection is ${result.status}: nothing was queued.`, {
-        status: result.status,
-      });
+      const message = `The WHOOP connection is ${result.status}: nothing was queued.`;
+      return fail(request, reply, 409, 'not_syncable', message, { status: result.status });
     }
     return reply.code(202).send({
       runId: result.runId,

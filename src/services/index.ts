@@ -45,6 +45,7 @@ export function createServices(deps: ServiceDeps) {
   const sleepLog = createSleepLog({ pool, now });
   const workoutLog = createWorkoutLog({ pool, now });
   const whoopClient = whoopSettings ? createWhoopClient({ settings: whoopSettings }) : undefined;
+  const metrics = createMetrics({ pool });
   const whoopSync = createWhoopSync({
     pool,
     logger,
@@ -52,6 +53,7 @@ export function createServices(deps: ServiceDeps) {
     settings: whoopSettings,
     client: whoopClient,
     tokens: tokenStore,
+    metrics,
   });
   return {
     users: createUserService({ pool }),
@@ -60,7 +62,7 @@ export function createServices(deps: ServiceDeps) {
     sleepLog,
     workoutLog,
     healthPages: createHealthPages({ pool, now, whoopEnabled: config.whoop.enabled, sleepLog, workoutLog }),
-    metrics: createMetrics({ pool }),
+    metrics,
     whoop: createWhoopConnections({
       pool,
       logger,

@@ -48,11 +48,9 @@ t.test('the WHOOP card shows every state as the server knows it', async (t) => {
     t.match(card.text, /Next sync Not scheduled yet/);
     t.same(card.buttons, ['Sync now', 'Disconnect']);
     const page = parse((await browser.get('/integrations')).body);
-    t.equal(
-      page.querySelector('#whoop-card button[disabled]')?.text.trim(),
-      'Sync now',
-      'Sync now is not available yet',
-    );
+    const syncNow = page.querySelector('#whoop-card form[action="/integrations/whoop/sync"]');
+    t.equal(syncNow?.getAttribute('method'), 'post', 'Sync now is a plain form');
+    t.ok(syncNow?.querySelector('input[name=_csrf]'), 'with a CSRF token');
     const form = page.querySelector('#whoop-card form[action="/integrations/whoop/disconnect"]');
     t.equal(form?.getAttribute('method'), 'post', 'a plain form without JavaScript');
     t.equal(form?.getAttribute('hx-post'), '/integrations/whoop/disconnect', 'and an htmx request with it');
@@ -64,8 +62,13 @@ t.test('the WHOOP card shows every state as the server knows it', async (t) => {
     const page = parse((await browser.get('/integrations')).body);
     const card = page.querySelector('#whoop-card');
     t.match(card?.text ?? '', /Syncing/);
-    t.equal(card?.getAttribute('hx-get'), '/integrations/whoop/card', 'refreshes itself while syncing');
-    t.match(card?.getAttribute('hx-trigger') ?? '', /^every /);
+    const status = card?.querySelector('#whoop-sync-status');
+    t.equal(
+      status?.getAttribute('hx-get'),
+      '/integrations/whoop/sync/status',
+      'polls the sync status while syncing',
+    );
+    t.match(status?.getAttribute('hx-trigger') ?? '', /^every /);
   });
 
   t.test('error, in plain words', async (t) => {

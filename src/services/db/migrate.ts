@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { Logger, runMigrations as runWorkerMigrations } from 'graphile-worker';
 import pg from 'pg';
 import { migrate } from 'postgres-migrations';
 
@@ -9,10 +10,15 @@ export const migrationsDir = fileURLToPath(new URL('../../../sql', import.meta.u
 export async function runMigrations(databaseUrl: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
+  let applied: string[];
   try {
-    const applied = await migrate({ client }, migrationsDir, { logger: () => {} });
-    return applied.map((migration) => migration.name);
+    const migrations = await migrate({ client }, migrationsDir, { logger: () => {} });
+    applied = migrations.map((migration) => migration.name);
   } finally {
     await client.end();
   }
+  // Then graphile-worker's schema, in this order: web processes enqueue jobs (graphile_worker.add_job)
+  // in their own transactions, even before any worker process has started.
+  await runWorkerMigrations({ connectionString: databaseUrl, logger: new Logger(() => () => {}) });
+  return applied;
 }

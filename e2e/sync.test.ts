@@ -1,0 +1,65 @@
+import t from 'tap';
+import {
+  linkMember,
+  PASSWORD,
+  runSync,
+  startSyncFixture,
+  startTestWorker,
+} from '../test/sync/support/fixture.ts';
+import { launchBrowser, screenshot } from './support/harness.ts';
+
+t.test('Sync now shows live progress, then the result, and stops polling', async (t) => {
+  const fixture = await startSyncFixture(t);
+  const member = fixture.sim.createMember({
+    firstName: 'Ada',
+    lastName: 'Lovelace',
+    days: 20,
+    timezoneOffset: '+01:00',
+  });
+  const linked = await linkMember(fixture, member, { timeZone: 'Europe/London' });
+  t.equal(await runSync(fixture, linked.initialRunId), 'succeeded', 'the first sync ran');
+  const baseUrl = await fixture.app.listen({ host: '127.0.0.1', port: 0 });
+  await startTestWorker(t, fixture);
+
+  const browser = await launchBrowser(t);
+  const page = await browser.newPage();
+  await page.goto(`${baseUrl}/login`);
+  await page.getByLabel('Email').fill(linked.email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(`${baseUrl}/`);
+  await page.goto(`${baseUrl}/integrations`);
+  const card = page.locator('#whoop-card');
+  t.equal(await card.getAttribute('data-status'), 'connected');
+  const lastSyncBefore = await card.locator('dd.last-sync time').getAttribute('datetime');
+
+  // Slow WHOOP answers: the sync takes a few polls.
+  fixture.sim.setFaults({ latencyMs: 400 });
+  fixture.sim.rescore(member.userId, 'sleep', fixture.sim.groundTruth(member.userId).sleeps[0]?.id ?? '');
+  await card.getByRole('button', { name: 'Sync now' }).click();
+
+  const status = page.locator('#whoop-sync-status');
+  await page.locator('#whoop-sync-status[hx-trigger]').waitFor();
+  t.equal(
+    await card.getByRole('button', { name: 'Sync now' }).isDisabled(),
+    true,
+    'Sync now waits for the run',
+  );
+  // A poll that shows a finished domain while the run goes on: live per-domain progress.
+  await page.locator('#whoop-sync-status[data-state="running"] li[data-state="done"]').first().waitFor();
+  t.match(await status.textContent(), /Syncing…/);
+  t.match(await status.locator('li[data-domain="profile"]').textContent(), /1 read/);
+  await screenshot(page, 'whoop-sync-progress');
+
+  // The run ends: the card comes back whole with the result, and nothing polls any more.
+  await page.locator('#whoop-card .sync-result').waitFor({ timeout: 30_000 });
+  t.match(await card.locator('.sync-result').textContent(), /0 records added, 2 records updated\./);
+  t.equal(await page.locator('[hx-trigger]').count(), 0, 'polling stopped');
+  const lastSyncAfter = await card.locator('dd.last-sync time').getAttribute('datetime');
+  t.ok(
+    lastSyncAfter && lastSyncBefore && Date.parse(lastSyncAfter) > Date.parse(lastSyncBefore),
+    'Last sync moved on',
+  );
+  t.equal(await card.getByRole('button', { name: 'Sync now' }).isEnabled(), true);
+  await screenshot(page, 'whoop-sync-result');
+});

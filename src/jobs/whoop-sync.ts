@@ -1,0 +1,25 @@
+import type { Task } from 'graphile-worker';
+import { z } from 'zod';
+import type { WhoopSync } from '../services/whoop/sync/index.ts';
+import { WHOOP_SYNC_TASK } from '../services/whoop/sync/requests.ts';
+
+export { WHOOP_SYNC_TASK };
+
+// Written by requestSync (src/services/whoop/sync/requests.ts): ids only, never a token.
+const payloadSchema = z.object({
+  connectionId: z.number().int().positive(),
+  runId: z.number().int().positive(),
+});
+
+// Idempotent: a run that already ended is skipped, a run left half done resumes where it stopped.
+export function whoopSyncTask(deps: { whoopSync: Pick<WhoopSync, 'execute'> }): Task {
+  return async (payload, helpers) => {
+    const { runId } = payloadSchema.parse(payload);
+    const outcome = await deps.whoopSync.execute(runId, {
+      jobId: helpers.job.id,
+      workerId: helpers.job.locked_by ?? undefined,
+      signal: helpers.abortSignal,
+    });
+    helpers.logger.debug(`whoop sync run ${runId}: ${outcome}`);
+  };
+}

@@ -1,0 +1,431 @@
+// One sync pass over a connection: profile, body measurement, then each collection from its
+// watermark minus the lookback (or the backfill horizon on a first sync). Every page is validated
+// record by record and stored in its own transaction together with the run's progress; a domain's
+// watermark moves only after all of its pages are committed, so a crash anywhere loses nothing and
+// the next pass redoes at most the unfinished domain.
+import { z } from 'zod';
+import type { DatabasePool } from '../../db/pool.ts';
+import { sql } from '../../db/sql.ts';
+import type { Logger } from '../../logger.ts';
+import type { AccessTokens, TokenRequestContext } from '../access-tokens.ts';
+import type { CallContext, CollectionPage, WhoopApiClient } from '../api-client.ts';
+import { WhoopApiError } from '../client.ts';
+import {
+  bodyMeasurementSchema,
+  cycleSchema,
+  profileSchema,
+  recoverySchema,
+  sleepSchema,
+  workoutSchema,
+} from '../schemas.ts';
+import { RepeatedPageTokenError, WhoopUnauthorizedError } from './errors.ts';
+import type { SyncMetrics } from './metrics.ts';
+import { bodyRow, cycleRow, recoveryRow, sleepRow, workoutRow } from './normalize.ts';
+import {
+  lockConnectionWrites,
+  type NormalizedType,
+  type Owner,
+  type RawRecord,
+  storeNormalized,
+  storeRaw,
+} from './record-store.ts';
+import { type Domain, type DomainCounts, emptyCounts } from './runs.ts';
+
+const DAY_MS = 86_400_000;
+// PENDING_SCORE records are fetched again until scored, but not forever: WHOOP scores within hours
+// of the strap's upload, and a record still pending after two weeks is stuck (the simulator has those).
+const PENDING_REFETCH_DAYS = 14;
+// A cached access token is re-checked (and refreshed ahead of expiry) this often during a pass.
+const TOKEN_RECHECK_MS = 60_000;
+
+const pendingRow = z.object({ oldest: z.date().nullable() });
+
+interface Collection {
+  path: string;
+  schema: z.ZodType;
+  table: string;
+  row: (record: never) => { external_id: string };
+  id: (record: never) => string;
+  /** the instant the watermark follows: newest first, so the first page holds the newest */
+  anchor: (record: never) => string;
+}
+
+// Sleep before recovery: a new recovery finds its sleep's row (and so its local date) at once.
+export const COLLECTIONS: Record<Exclude<Domain, 'profile' | 'body_measurement'>, Collection> = {
+  cycle: {
+    path: '/v2/cycle',
+    schema: cycleSchema,
+    table: 'integration_cycle',
+    row: cycleRow,
+    id: (record: { id: number }) => String(record.id),
+    anchor: (record: { start: string }) => record.start,
+  },
+  sleep: {
+    path: '/v2/activity/sleep',
+    schema: sleepSchema,
+    table: 'integration_sleep',
+    row: sleepRow,
+    id: (record: { id: string }) => record.id,
+    anchor: (record: { start: string }) => record.start,
+  },
+  recovery: {
+    path: '/v2/recovery',
+    schema: recoverySchema,
+    table: 'integration_recovery',
+    row: recoveryRow,
+    id: (record: { cycle_id: number }) => String(record.cycle_id),
+    // Recovery has no start; it appears when its sleep ends, and WHOOP filters it by that sleep.
+    anchor: (record: { created_at: string }) => record.created_at,
+  },
+  workout: {
+    path: '/v2/activity/workout',
+    schema: workoutSchema,
+    table: 'integration_workout',
+    row: workoutRow,
+    id: (record: { id: string }) => record.id,
+    anchor: (record: { start: string }) => record.start,
+  },
+};
+
+export const DOMAIN_ORDER: readonly Domain[] = [
+  'profile',
+  'body_measurement',
+  'cycle',
+  'sleep',
+  'recovery',
+  'workout',
+];
+
+export interface SyncTarget {
+  connectionId: number;
+  userId: number;
+  /** WHOOP member id the connection was made with */
+  memberId: string;
+  watermarks: Record<string, string>;
+}
+
+export interface PassContext extends CallContext {
+  log: Logger;
+  /** counts per domain, updated as pages commit */
+  counts: Partial<Record<Domain, DomainCounts>>;
+  /** writes progress in the page's transaction (no-op without a run row) */
+  progress: (db: Parameters<typeof storeRaw>[0], domain: Domain) => Promise<void>;
+}
+
+export interface PassResult {
+  /** domains that stopped with an error the other domains did not share */
+  domainErrors: Partial<Record<Domain, string>>;
+  rejected: number;
+}
+
+export interface EngineDeps {
+  pool: DatabasePool;
+  api: WhoopApiClient;
+  tokens: AccessTokens;
+  provider: string;
+  backfillDays: number;
+  lookbackDays: number;
+  now?: () => number;
+  metrics?: SyncMetrics | undefined;
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`)
+    .join('; ')
+    .slice(0, 2000);
+}
+
+/** The id of a record that failed its schema, as far as it can be read. */
+function bestEffortId(record: unknown, hash: () => string): string {
+  if (record && typeof record === 'object') {
+    const value = (record as Record<string, unknown>).id ?? (record as Record<string, unknown>).cycle_id;
+    if (typeof value === 'string' || typeof value === 'number') return String(value);
+  }
+  return `invalid:${hash()}`;
+}
+
+export function createSyncEngine(deps: EngineDeps) {
+  const { pool, api, tokens, provider } = deps;
+  const now = deps.now ?? Date.now;
+
+  /** Bearer calls with the token cached for the pass; a 401 gets one refresh and one retry. */
+  function authorizedCaller(connectionId: number, context: PassContext) {
+    const tokenContext: TokenRequestContext = {
+      priority: context.priority,
+      signal: context.signal,
+      onRequest: () => {
+        context.stats.requests += 1;
+      },
+    };
+    let cached: { token: string; at: number } | undefined;
+    return async <T>(send: (accessToken: string) => Promise<T>): Promise<T> => {
+      if (!cached || now() - cached.at > TOKEN_RECHECK_MS) {
+        cached = { token: await tokens.current(connectionId, tokenContext), at: now() };
+      }
+      const token = cached.token;
+      try {
+        return await send(token);
+      } catch (error) {
+        if (!(error instanceof WhoopUnauthorizedError)) throw error;
+        context.log.info({ connectionId }, 'whoop sync: access token refused, refreshing once');
+        cached = { token: await tokens.replace(connectionId, token, tokenContext), at: now() };
+        return send(cached.token);
+      }
+    };
+  }
+
+  async function oldestPending(table: string, connectionId: number): Promise<number | undefined> {
+    const cutoff = new Date(now() - PENDING_REFETCH_DAYS * DAY_MS);
+    const value = await pool.maybeOneFirst(sql.type(pendingRow)`
+      SELECT min(start_at) AS oldest FROM ${sql.identifier([table])}
+      WHERE connection_id = ${connectionId} AND score_state = 'PENDING_SCORE' AND deleted_at IS NULL
+        AND start_at >= ${sql.timestamp(cutoff)}
+    `);
+    return value ? value.getTime() : undefined;
+  }
+
+  /** Where a collection's listing starts this time. */
+  async function windowStart(domain: keyof typeof COLLECTIONS, target: SyncTarget): Promise<Date> {
+    const horizon = now() - deps.backfillDays * DAY_MS;
+    const mark = target.watermarks[domain];
+    if (!mark) return new Date(horizon);
+    let start = Date.parse(mark) - deps.lookbackDays * DAY_MS;
+    const pending = await oldestPending(COLLECTIONS[domain].table, target.connectionId);
+    if (pending !== undefined) start = Math.min(start, pending);
+    return new Date(Math.max(start, horizon));
+  }
+
+  /** Stores one batch (raw + normalized + progress) in one transaction; returns the new counts. */
+  async function storeBatch(
+    owner: Owner,
+    domain: Domain,
+    raw: RawRecord[],
+    normalized: { type: NormalizedType; rows: Array<{ external_id: string }> } | undefined,
+    fetched: number,
+    rejected: number,
+    context: PassContext,
+  ) {
+    const before = context.counts[domain] ?? emptyCounts();
+    try {
+      await pool.transaction(async (tx) => {
+        // A lost page is fetched again, so its commit need not wait for the disk. Postgres still
+        // commits in order: the watermark (a later, durable commit) never survives rows it counts on.
+        await tx.query(sql.typeAlias('void')`SET LOCAL synchronous_commit = off`);
+        await lockConnectionWrites(tx, owner.connectionId);
+        await storeRaw(tx, owner.connectionId, domain, raw);
+        const result = normalized
+          ? await storeNormalized(tx, owner, normalized.type, normalized.rows)
+          : { inserted: 0, updated: 0, unchanged: 0 };
+        context.counts[domain] = {
+          ...before,
+          fetched: before.fetched + fetched,
+          inserted: before.inserted + result.inserted,
+          updated: before.updated + result.updated,
+          unchanged: before.unchanged + result.unchanged,
+          rejected: before.rejected + rejected,
+        };
+        await context.progress(tx, domain);
+      });
+    } catch (error) {
+      // Nothing of the page was stored: its counts were not either.
+      context.counts[domain] = before;
+      throw error;
+    }
+    const after = context.counts[domain] ?? before;
+    for (const action of ['inserted', 'updated', 'unchanged', 'rejected'] as const) {
+      const delta = after[action] - before[action];
+      if (delta > 0) deps.metrics?.recordsSynced.inc({ provider, domain, action }, delta);
+    }
+  }
+
+  async function finishDomain(domain: Domain, context: PassContext, error?: string) {
+    context.counts[domain] = {
+      ...(context.counts[domain] ?? emptyCounts()),
+      done: true,
+      ...(error ? { error } : {}),
+    };
+    await context.progress(pool, domain);
+  }
+
+  async function syncProfile(
+    target: SyncTarget,
+    owner: Owner,
+    call: ReturnType<typeof authorizedCaller>,
+    context: PassContext,
+  ) {
+    const result = await call((token) => api.get('profile', '/v2/user/profile/basic', {}, token, context));
+    if (result.status !== 200) throw new WhoopApiError('profile', result.status);
+    const parsed = profileSchema.safeParse(result.body);
+    if (!parsed.success) {
+      await storeBatch(
+        owner,
+        'profile',
+        [
+          {
+            externalId: target.memberId,
+            payload: result.body,
+            validationError: describeIssues(parsed.error),
+          },
+        ],
+        undefined,
+        1,
+        1,
+        context,
+      );
+      return;
+    }
+    // The token must still belong to the member this connection was made with.
+    if (String(parsed.data.user_id) !== target.memberId) {
+      throw new WhoopApiError('profile (a different WHOOP member)', 409);
+    }
+    const name = `${parsed.data.first_name} ${parsed.data.last_name}`.trim();
+    await pool.transaction(async (tx) => {
+      await storeRaw(tx, owner.connectionId, 'profile', [
+        { externalId: target.memberId, payload: result.body },
+      ]);
+      const renamed = name
+        ? await tx.query(sql.typeAlias('void')`
+            UPDATE integration_connection SET provider_account_name = ${name}, updated_at = now()
+            WHERE id = ${owner.connectionId} AND provider_account_name IS DISTINCT FROM ${name}
+          `)
+        : { rowCount: 0 };
+      const renamedCount = renamed.rowCount > 0 ? 1 : 0;
+      context.counts.profile = {
+        ...emptyCounts(),
+        fetched: 1,
+        updated: renamedCount,
+        unchanged: 1 - renamedCount,
+      };
+      await context.progress(tx, 'profile');
+    });
+  }
+
+  async function syncBody(
+    target: SyncTarget,
+    owner: Owner,
+    call: ReturnType<typeof authorizedCaller>,
+    context: PassContext,
+  ) {
+    const result = await call((token) =>
+      api.get('body measurement', '/v2/user/measurement/body', {}, token, context),
+    );
+    // 404: the member never entered a measurement.
+    if (result.status === 404) return;
+    const parsed = bodyMeasurementSchema.safeParse(result.body);
+    const raw: RawRecord = {
+      externalId: target.memberId,
+      payload: result.body,
+      validationError: parsed.success ? undefined : describeIssues(parsed.error),
+    };
+    const rows = parsed.success ? [bodyRow(target.memberId, parsed.data)] : [];
+    await storeBatch(
+      owner,
+      'body_measurement',
+      [raw],
+      { type: 'body_measurement', rows },
+      1,
+      parsed.success ? 0 : 1,
+      context,
+    );
+  }
+
+  async function syncCollection(
+    domain: keyof typeof COLLECTIONS,
+    target: SyncTarget,
+    owner: Owner,
+    call: ReturnType<typeof authorizedCaller>,
+    context: PassContext,
+  ): Promise<string | undefined> {
+    const spec = COLLECTIONS[domain];
+    const since = await windowStart(domain, target);
+    // A resumed run keeps what its earlier attempt counted.
+    context.counts[domain] = { ...(context.counts[domain] ?? emptyCounts()), since: since.toISOString() };
+    await context.progress(pool, domain);
+    let newest: string | undefined;
+    const onPage = async (page: CollectionPage) => {
+      const raw: RawRecord[] = [];
+      const rows: Array<{ external_id: string }> = [];
+      let rejected = 0;
+      for (const record of page.records) {
+        const parsed = spec.schema.safeParse(record);
+        if (parsed.success) {
+          const data = parsed.data as never;
+          raw.push({ externalId: spec.id(data), payload: record });
+          rows.push(spec.row(data));
+          const anchor = spec.anchor(data);
+          if (!newest || Date.parse(anchor) > Date.parse(newest)) newest = anchor;
+        } else {
+          rejected += 1;
+          deps.metrics?.apiErrors.inc({ endpoint: spec.path, kind: 'invalid_record' });
+          raw.push({
+            externalId: bestEffortId(record, () => JSON.stringify(record).length.toString(36)),
+            payload: record,
+            validationError: describeIssues(parsed.error),
+          });
+        }
+      }
+      await storeBatch(owner, domain, raw, { type: domain, rows }, page.records.length, rejected, context);
+    };
+    await api.listCollection(domain, spec.path, since, call, context, onPage);
+    return newest;
+  }
+
+  async function advanceWatermark(
+    connectionId: number,
+    domain: Domain,
+    previous: string | undefined,
+    newest: string | undefined,
+  ) {
+    if (!newest || (previous && Date.parse(previous) >= Date.parse(newest))) return;
+    await pool.query(sql.typeAlias('void')`
+      UPDATE integration_connection
+      SET watermarks = watermarks || jsonb_build_object(${domain}::text, ${newest}::text), updated_at = now()
+      WHERE id = ${connectionId}
+    `);
+  }
+
+  return {
+    /**
+     * One pass over every domain. Callers hold the connection's sync slot (see runner.ts); the
+     * writes themselves are safe to interleave. WHOOP being down, a dead grant or a spent budget
+     * stop the pass (thrown); a domain WHOOP refuses or pages wrongly stops only that domain.
+     */
+    async syncConnection(target: SyncTarget, context: PassContext): Promise<PassResult> {
+      const owner: Owner = { connectionId: target.connectionId, userId: target.userId, provider };
+      const call = authorizedCaller(target.connectionId, context);
+      const domainErrors: PassResult['domainErrors'] = {};
+      for (const domain of DOMAIN_ORDER) {
+        if (context.counts[domain]?.done) continue;
+        try {
+          if (domain === 'profile') await syncProfile(target, owner, call, context);
+          else if (domain === 'body_measurement') await syncBody(target, owner, call, context);
+          else {
+            const newest = await syncCollection(domain, target, owner, call, context);
+            // Only now, with every page of the domain committed.
+            await advanceWatermark(target.connectionId, domain, target.watermarks[domain], newest);
+          }
+          await finishDomain(domain, context);
+        } catch (error) {
+          const local =
+            error instanceof RepeatedPageTokenError ||
+            (error instanceof WhoopApiError && error.status !== 409);
+          if (!local) throw error;
+          context.log.warn(
+            { connectionId: target.connectionId, domain, err: error },
+            'whoop sync: domain stopped',
+          );
+          domainErrors[domain] = error.message;
+          await finishDomain(domain, context, error.message);
+        }
+      }
+      const rejected = Object.values(context.counts).reduce(
+        (sum, counts) => sum + (counts?.rejected ?? 0),
+        0,
+      );
+      return { domainErrors, rejected };
+    },
+  };
+}
+
+export type SyncEngine = ReturnType<typeof createSyncEngine>;

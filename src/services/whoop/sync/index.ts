@@ -1,0 +1,145 @@
+// The WHOOP sync service: request (or join) a sync, run queued syncs, the schedule tick, and what
+// the card shows. Wired once in src/services/index.ts; jobs, routes and tests use it from there.
+import type { CommonQueryMethods } from 'slonik';
+import { z } from 'zod';
+import type { Config } from '../../../config.ts';
+import type { DatabasePool } from '../../db/pool.ts';
+import { sql } from '../../db/sql.ts';
+import type { Logger } from '../../logger.ts';
+import { createAccessTokens } from '../access-tokens.ts';
+import { createWhoopApiClient } from '../api-client.ts';
+import type { WhoopClient } from '../client.ts';
+import { createRateBudget } from '../rate-budget.ts';
+import type { WhoopSettings } from '../settings.ts';
+import type { TokenStore } from '../token-store.ts';
+import { createSyncEngine } from './engine.ts';
+import type { SyncMetrics } from './metrics.ts';
+import { requestSync, type SyncRequestResult } from './requests.ts';
+import { createSyncRunner, type JobInfo } from './runner.ts';
+import { createSyncRuns, type SyncRun, type SyncTrigger } from './runs.ts';
+import { createSyncScheduler } from './schedule.ts';
+
+export interface WhoopSyncDeps {
+  pool: DatabasePool;
+  logger: Logger;
+  sync: Config['sync'];
+  /** undefined when WHOOP is not configured: requests are refused, runs fail */
+  settings: WhoopSettings | undefined;
+  client: WhoopClient | undefined;
+  tokens: TokenStore;
+  provider?: string;
+  metrics?: SyncMetrics | undefined;
+}
+
+const connectionRow = z.object({ id: z.number() });
+
+export function createWhoopSync(deps: WhoopSyncDeps) {
+  const { pool, logger, sync, metrics } = deps;
+  const provider = deps.provider ?? 'whoop';
+  const budget = createRateBudget({
+    pool,
+    logger,
+    perMinute: sync.rateLimitPerMinute,
+    perDay: sync.rateLimitPerDay,
+    provider,
+  });
+  const runs = createSyncRuns(pool);
+  const scheduler = createSyncScheduler({
+    pool,
+    logger,
+    schedule: { schedule: sync.schedule, timeZone: sync.timeZone },
+    perMinute: sync.rateLimitPerMinute,
+    provider,
+  });
+  const engine =
+    deps.settings && deps.client
+      ? createSyncEngine({
+          pool,
+          provider,
+          api: createWhoopApiClient({
+            settings: deps.settings,
+            budget,
+            timeoutMs: sync.requestTimeoutMs,
+            metrics,
+          }),
+          tokens: createAccessTokens({
+            pool,
+            tokens: deps.tokens,
+            client: deps.client,
+            budget,
+            logger,
+            metrics,
+          }),
+          metrics,
+          backfillDays: sync.backfillDays,
+          lookbackDays: sync.lookbackDays,
+        })
+      : undefined;
+  const runner = engine
+    ? createSyncRunner({ pool, engine, runs, logger, nextSyncAfter: scheduler.nextAfter, provider, metrics })
+    : undefined;
+
+  async function scheduleAfterLink(db: CommonQueryMethods, connectionId: number) {
+    await db.query(sql.typeAlias('void')`
+      UPDATE integration_connection SET next_sync_at = ${sql.timestamp(scheduler.nextAfter(new Date()))}
+      WHERE id = ${connectionId}
+    `);
+  }
+
+  return {
+    /** The engine itself, for benchmarks and tests that drive passes directly. */
+    engine,
+    nextSyncAfter: scheduler.nextAfter,
+
+    /** Sync now: enqueue a sync of the user's WHOOP connection, or join the one waiting or running. */
+    async request(input: {
+      userId: number;
+      trigger: SyncTrigger;
+      requestId?: string | undefined;
+    }): Promise<SyncRequestResult> {
+      return pool.transaction(async (tx) => {
+        const connection = await tx.maybeOne(sql.type(connectionRow)`
+          SELECT id FROM integration_connection WHERE user_id = ${input.userId} AND provider = ${provider}
+        `);
+        if (!connection) return { outcome: 'refused', status: 'disconnected' } as const;
+        return requestSync(tx, {
+          connectionId: connection.id,
+          trigger: input.trigger,
+          requestId: input.requestId,
+        });
+      });
+    },
+
+    /** Called in the transaction that links an account: the first (backfill) sync and the schedule. */
+    async onLinked(db: CommonQueryMethods, connectionId: number): Promise<SyncRequestResult> {
+      await scheduleAfterLink(db, connectionId);
+      return requestSync(db, { connectionId, trigger: 'initial' });
+    },
+
+    /** Runs a queued sync (the whoop_sync task). */
+    async execute(runId: number, job: JobInfo = {}) {
+      if (!runner) throw new Error('WHOOP is not configured: nothing can sync');
+      return runner.execute(runId, job);
+    },
+
+    /** The frequent tick: release runs of dead workers, then enqueue the connections that are due. */
+    async tick(now?: Date) {
+      const recovered = runner ? await runner.recoverInterrupted() : { resumed: [], closed: [] };
+      const scheduled = await scheduler.tick(now);
+      return { ...recovered, ...scheduled };
+    },
+
+    async recoverInterrupted() {
+      return runner ? runner.recoverInterrupted() : { resumed: [], closed: [] };
+    },
+
+    /** The newest run of the user's connection (progress while it runs, the result once it ended). */
+    async latestRun(userId: number): Promise<SyncRun | null> {
+      return runs.latestForUser(userId, provider);
+    },
+
+    findRun: (runId: number) => runs.find(runId),
+  };
+}
+
+export type WhoopSync = ReturnType<typeof createWhoopSync>;
