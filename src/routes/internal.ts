@@ -10,6 +10,12 @@ const exchangeBody = z.strictObject({
 
 const disconnectBody = z.strictObject({ userId: z.number().int().positive() });
 const syncBody = z.strictObject({ userId: z.number().int().positive() });
+const statusQuery = z.strictObject({
+  userId: z
+    .string()
+    .regex(/^[1-9]\d{0,14}$/, 'userId must be a positive whole number')
+    .transform(Number),
+});
 
 const linkErrorStatus: Record<LinkErrorCode, number> = {
   not_configured: 503,
@@ -52,6 +58,19 @@ function parseBody<T extends z.ZodType>(
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
   fail(request, reply, 400, 'Bad Request', 'The JSON body is not valid.', { issues });
+  return undefined;
+}
+
+/** Validates the query string with zod; answers 400 itself and returns undefined when it did. */
+function parseQuery<T extends z.ZodType>(
+  schema: T,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): z.infer<T> | undefined {
+  const parsed = schema.safeParse(request.query ?? {});
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+  fail(request, reply, 400, 'Bad Request', 'The query string is not valid.', { issues });
   return undefined;
 }
 
@@ -107,6 +126,15 @@ export default async function internalRoutes(app: FastifyInstance) {
     } catch (error) {
       return linkFailure(request, reply, error);
     }
+  });
+
+  // Connection state, last/next sync, token expiry (never a token) and the last runs of a user.
+  app.get('/whoop/status', async (request, reply) => {
+    const query = parseQuery(statusQuery, request, reply);
+    if (!query) return reply;
+    const report = await app.services.syncHistory.status(query.userId);
+    if (!report) return fail(request, reply, 404, 'unknown_user', 'There is no user with this id.');
+    return reply.send({ ...report, requestId: request.id });
   });
 
   // Enqueues a sync (or joins the one already queued or running): 202 with the run to follow.

@@ -7,6 +7,7 @@ import { createSleepLog } from './manual-logs/sleep-log.ts';
 import { createWorkoutLog } from './manual-logs/workout-log.ts';
 import { createMetrics } from './metrics.ts';
 import { createSessionRepository } from './sessions.ts';
+import { createSyncHistory } from './sync-history.ts';
 import { createTokenKeysFromConfig, type TokenKeys } from './token-keys.ts';
 import { createUserService } from './users.ts';
 import { createWhoopClient } from './whoop/client.ts';
@@ -73,6 +74,7 @@ export function createServices(deps: ServiceDeps) {
       onLinked: whoopSync.onLinked,
     }),
     whoopSync,
+    syncHistory: createSyncHistory({ pool }),
     tokenRotation: createTokenRotation({ pool, keys: tokenKeys, logger }),
     close: () => tokenKeys.close(),
   };

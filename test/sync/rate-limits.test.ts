@@ -4,7 +4,10 @@ import t from 'tap';
 import { z } from 'zod';
 import { sql } from '../../src/services/db/sql.ts';
 import {
+  CLIENT_ID,
+  CLIENT_SECRET,
   linkMember,
+  REDIRECT_URI,
   requestsTo,
   runSync,
   startSyncFixture,
@@ -88,3 +91,67 @@ t.test('a spent day window defers the sync until the reset instead of spinning',
   t.ok(finished.deferrals >= 2, `deferred ${finished.deferrals} times, resumed after each reset`);
   t.same(ids(await storedIds(fixture, linked.connectionId)), ids(truthIds(fixture, member)));
 });
+
+t.test(
+  'a 429 nobody could foresee (another app spent the window) blocks until the reset, once',
+  async (t) => {
+    const fixture = await startSyncFixture(t, {
+      frozenClock: false,
+      sim: {
+        rateLimit: { enabled: true, perMinute: 1000, minuteWindowMs: 1000, perDay: 12, dayWindowMs: 60_000 },
+      },
+      env: { WHOOP_RATE_LIMIT_PER_DAY: '12' },
+    });
+    const member = fixture.sim.createMember({ days: 10 });
+    const linked = await linkMember(fixture, member);
+    // Someone else with the same WHOOP app (a process outside this budget) spends the day's window.
+    const outsider = await outsiderToken(fixture);
+    let status = 200;
+    for (let i = 0; i < 20 && status !== 429; i++) {
+      const response = await fetch(`${fixture.sim.apiBaseUrl}/v2/user/profile/basic`, {
+        headers: { authorization: `Bearer ${outsider}` },
+      });
+      status = response.status;
+    }
+    t.equal(status, 429, 'the window is spent at WHOOP');
+
+    t.equal(await runSync(fixture, linked.initialRunId), 'deferred', 'deferred until the reset');
+    const run = await fixture.services.whoopSync.findRun(linked.initialRunId);
+    t.equal(run?.http_rate_limited, 1, 'one 429, then no more requests');
+    const budget = await fixture.pool.one(
+      sql.type(z.object({ day_used: z.number(), blocked: z.boolean() }))`
+      SELECT day_used, blocked_until > now() AS blocked FROM integration_rate_budget WHERE provider = 'whoop'
+    `,
+    );
+    t.same(
+      budget,
+      { day_used: 12, blocked: true },
+      'the budget learned the window is spent and when it resets',
+    );
+  },
+);
+
+/** A token of the same WHOOP app, obtained outside the app (as another deployment would). */
+async function outsiderToken(fixture: Awaited<ReturnType<typeof startSyncFixture>>): Promise<string> {
+  const authorize = new URL(`${fixture.sim.oauthBaseUrl}/auth`);
+  authorize.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: CLIENT_ID,
+    redirect_uri: REDIRECT_URI,
+    scope: 'read:profile',
+    state: 'outsider-state',
+  }).toString();
+  const consent = await fetch(authorize, { redirect: 'manual' });
+  const code = new URL(consent.headers.get('location') ?? '').searchParams.get('code') ?? '';
+  const response = await fetch(`${fixture.sim.oauthBaseUrl}/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT_URI,
+      client_id: CLIENT_ID,
+      client_secret: CLIENT_SECRET,
+    }),
+  });
+  return ((await response.json()) as { access_token: string }).access_token;
+}

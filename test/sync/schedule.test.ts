@@ -141,6 +141,20 @@ t.test('the tick enqueues exactly the due connections, spread out', async (t) =>
 
   const again = await fixture.services.whoopSync.tick(now);
   t.same(again.enqueued, [], 'a second tick finds nothing due');
+
+  // Sync now on a connection whose scheduled run waits its turn: the run is brought forward.
+  const job = z.object({ priority: z.number(), run_at: z.date() });
+  const jobOf = (linked: LinkedMember) =>
+    fixture.pool.one(sql.type(job)`
+      SELECT priority, run_at FROM graphile_worker.jobs WHERE key = ${`whoop_sync:${linked.connectionId}`}
+    `);
+  const later = scheduled[1]?.connection_id === due.connectionId ? due : failedLastTime;
+  t.equal((await jobOf(later)).priority, 10, 'scheduled syncs run after manual ones');
+  const manual = await fixture.services.whoopSync.request({ userId: later.userId, trigger: 'manual' });
+  t.equal(manual.outcome, 'joined');
+  const bumped = await jobOf(later);
+  t.equal(bumped.priority, -10, 'now with the priority of a manual sync');
+  t.ok(bumped.run_at.getTime() <= Date.now(), 'and due at once');
 });
 
 t.test('the card shows Next sync in the configured zone', async (t) => {

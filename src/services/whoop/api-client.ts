@@ -81,11 +81,21 @@ export function createWhoopApiClient(options: ApiClientOptions) {
     return { status: response.statusCode, headers: response.headers, text };
   }
 
+  /** Metrics by endpoint pattern (our paths carry no ids) and status; 0 when nothing came back. */
+  function observe(endpoint: string, status: number | undefined, error?: unknown) {
+    if (!metrics) return;
+    metrics.apiRequests.inc({ endpoint, status: String(status ?? 0) });
+    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+    let kind: string | undefined;
+    if (status === undefined) kind = timedOut ? 'timeout' : 'network';
+    else if (status >= 500) kind = 'server';
+    else if (status >= 400 && status !== 404 && status !== 429) kind = 'client';
+    if (kind) metrics.apiErrors.inc({ endpoint, kind });
+  }
+
   /** One GET with budget, timeout, retries and 429 handling; 200 and 404 come back, the rest throws. */
   async function get(what: string, path: string, query: Query, accessToken: string, context: CallContext) {
     const url = `${options.settings.apiBaseUrl}${path}${Object.keys(query).length ? `?${new URLSearchParams(query)}` : ''}`;
-    // Paths here carry no ids: they are the endpoint patterns the metrics are labelled with.
-    const endpoint = path;
     let failures = 0;
     let rateLimited = 0;
     for (;;) {
@@ -107,17 +117,10 @@ export function createWhoopApiClient(options: ApiClientOptions) {
         // Shutting down is not a WHOOP failure: let it through untouched.
         if (context.signal?.aborted) throw error;
         detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        const timedOut =
-          error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-        metrics?.apiRequests.inc({ endpoint, status: '0' });
-        metrics?.apiErrors.inc({ endpoint, kind: timedOut ? 'timeout' : 'network' });
+        observe(path, undefined, error);
       }
       if (outcome) {
-        metrics?.apiRequests.inc({ endpoint, status: String(outcome.status) });
-        if (outcome.status >= 500) metrics?.apiErrors.inc({ endpoint, kind: 'server' });
-        else if (outcome.status >= 400 && outcome.status !== 404 && outcome.status !== 429) {
-          metrics?.apiErrors.inc({ endpoint, kind: 'client' });
-        }
+        observe(path, outcome.status);
         const report = parseRateLimitHeaders(outcome.headers);
         if (report) metrics?.rateBudgetRemaining.set({ window: report.reported }, report.remaining);
         if (outcome.status === 429) {

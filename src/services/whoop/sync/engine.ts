@@ -10,17 +10,17 @@ import type { Logger } from '../../logger.ts';
 import type { AccessTokens, TokenRequestContext } from '../access-tokens.ts';
 import type { CallContext, CollectionPage, WhoopApiClient } from '../api-client.ts';
 import { WhoopApiError } from '../client.ts';
+import { bodyMeasurementSchema, profileSchema } from '../schemas.ts';
 import {
-  bodyMeasurementSchema,
-  cycleSchema,
-  profileSchema,
-  recoverySchema,
-  sleepSchema,
-  workoutSchema,
-} from '../schemas.ts';
+  bestEffortId,
+  COLLECTIONS,
+  type CollectionDomain,
+  DOMAIN_ORDER,
+  describeIssues,
+} from './collections.ts';
 import { RepeatedPageTokenError, WhoopUnauthorizedError } from './errors.ts';
 import type { SyncMetrics } from './metrics.ts';
-import { bodyRow, cycleRow, recoveryRow, sleepRow, workoutRow } from './normalize.ts';
+import { bodyRow } from './normalize.ts';
 import {
   lockConnectionWrites,
   type NormalizedType,
@@ -39,62 +39,6 @@ const PENDING_REFETCH_DAYS = 14;
 const TOKEN_RECHECK_MS = 60_000;
 
 const pendingRow = z.object({ oldest: z.date().nullable() });
-
-interface Collection {
-  path: string;
-  schema: z.ZodType;
-  table: string;
-  row: (record: never) => { external_id: string };
-  id: (record: never) => string;
-  /** the instant the watermark follows: newest first, so the first page holds the newest */
-  anchor: (record: never) => string;
-}
-
-// Sleep before recovery: a new recovery finds its sleep's row (and so its local date) at once.
-export const COLLECTIONS: Record<Exclude<Domain, 'profile' | 'body_measurement'>, Collection> = {
-  cycle: {
-    path: '/v2/cycle',
-    schema: cycleSchema,
-    table: 'integration_cycle',
-    row: cycleRow,
-    id: (record: { id: number }) => String(record.id),
-    anchor: (record: { start: string }) => record.start,
-  },
-  sleep: {
-    path: '/v2/activity/sleep',
-    schema: sleepSchema,
-    table: 'integration_sleep',
-    row: sleepRow,
-    id: (record: { id: string }) => record.id,
-    anchor: (record: { start: string }) => record.start,
-  },
-  recovery: {
-    path: '/v2/recovery',
-    schema: recoverySchema,
-    table: 'integration_recovery',
-    row: recoveryRow,
-    id: (record: { cycle_id: number }) => String(record.cycle_id),
-    // Recovery has no start; it appears when its sleep ends, and WHOOP filters it by that sleep.
-    anchor: (record: { created_at: string }) => record.created_at,
-  },
-  workout: {
-    path: '/v2/activity/workout',
-    schema: workoutSchema,
-    table: 'integration_workout',
-    row: workoutRow,
-    id: (record: { id: string }) => record.id,
-    anchor: (record: { start: string }) => record.start,
-  },
-};
-
-export const DOMAIN_ORDER: readonly Domain[] = [
-  'profile',
-  'body_measurement',
-  'cycle',
-  'sleep',
-  'recovery',
-  'workout',
-];
 
 export interface SyncTarget {
   connectionId: number;
@@ -127,22 +71,6 @@ export interface EngineDeps {
   lookbackDays: number;
   now?: () => number;
   metrics?: SyncMetrics | undefined;
-}
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.join('.') || '(record)'}: ${issue.message}`)
-    .join('; ')
-    .slice(0, 2000);
-}
-
-/** The id of a record that failed its schema, as far as it can be read. */
-function bestEffortId(record: unknown, hash: () => string): string {
-  if (record && typeof record === 'object') {
-    const value = (record as Record<string, unknown>).id ?? (record as Record<string, unknown>).cycle_id;
-    if (typeof value === 'string' || typeof value === 'number') return String(value);
-  }
-  return `invalid:${hash()}`;
 }
 
 export function createSyncEngine(deps: EngineDeps) {
@@ -186,7 +114,7 @@ export function createSyncEngine(deps: EngineDeps) {
   }
 
   /** Where a collection's listing starts this time. */
-  async function windowStart(domain: keyof typeof COLLECTIONS, target: SyncTarget): Promise<Date> {
+  async function windowStart(domain: CollectionDomain, target: SyncTarget): Promise<Date> {
     const horizon = now() - deps.backfillDays * DAY_MS;
     const mark = target.watermarks[domain];
     if (!mark) return new Date(horizon);
@@ -196,7 +124,7 @@ export function createSyncEngine(deps: EngineDeps) {
     return new Date(Math.max(start, horizon));
   }
 
-  /** Stores one batch (raw + normalized + progress) in one transaction; returns the new counts. */
+  /** Stores one batch (raw + normalized + progress) in one transaction, and counts it once committed. */
   async function storeBatch(
     owner: Owner,
     domain: Domain,
@@ -331,7 +259,7 @@ export function createSyncEngine(deps: EngineDeps) {
   }
 
   async function syncCollection(
-    domain: keyof typeof COLLECTIONS,
+    domain: CollectionDomain,
     target: SyncTarget,
     owner: Owner,
     call: ReturnType<typeof authorizedCaller>,
@@ -359,7 +287,7 @@ export function createSyncEngine(deps: EngineDeps) {
           rejected += 1;
           deps.metrics?.apiErrors.inc({ endpoint: spec.path, kind: 'invalid_record' });
           raw.push({
-            externalId: bestEffortId(record, () => JSON.stringify(record).length.toString(36)),
+            externalId: bestEffortId(record),
             payload: record,
             validationError: describeIssues(parsed.error),
           });
