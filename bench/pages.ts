@@ -2,7 +2,6 @@
 // same run. Prints figures; asserts nothing about time. Usage: npm run bench:pages [-- ITERATIONS]
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -18,21 +17,11 @@ import { addDays, localDateOf } from '../src/services/local-time.ts';
 import { createLogger } from '../src/services/logger.ts';
 import { generateKeyringKey } from '../src/services/token-vault/index.ts';
 import { BrowserSession, signUp } from '../test/support/browser-session.ts';
+import { freePort } from '../test/support/free-port.ts';
 import { seedWhoopMember } from '../test/support/wearable-fixtures.ts';
 
 const ITERATIONS = Number(process.argv[2] ?? 200);
 const WARMUP = 20;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** A year of hand-logged nights and evening workouts, written in one statement each. */
 async function seedManualYear(pool: DatabasePool, userId: number, timeZone: string, today: string) {

@@ -3,7 +3,6 @@
 // the same run; then a steady-state day (two scheduled syncs) and the WHOOP requests it costs per
 // connection. Prints figures; asserts nothing. Usage: npm run bench:sync [-- MEMBERS DAYS]
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -25,6 +24,7 @@ import {
 } from '../src/services/whoop/sync/normalize.ts';
 import { type NormalizedType, specFor } from '../src/services/whoop/sync/record-store.ts';
 import { startWhoopSimulator, type WhoopSimulator } from '../src/whoop-sim/index.ts';
+import { freePort } from '../test/support/free-port.ts';
 
 const MEMBERS = Number(process.argv[2] ?? 8);
 const DAYS = Number(process.argv[3] ?? 365);
@@ -36,17 +36,6 @@ const CLIENT_SECRET = 'bench-secret-0123456789abcdef';
 const REDIRECT_URI = 'http://127.0.0.1:9/integrations/whoop/callback';
 const SCOPES = 'offline read:recovery read:cycles read:workout read:sleep read:profile read:body_measurement';
 const OFFSETS = ['Z', '-10:00', '+05:30', '+01:00', '-05:00', '+09:00'];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 async function inParallel<T>(items: readonly T[], work: (item: T) => Promise<unknown>): Promise<void> {
   const queue = [...items];

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -15,14 +14,7 @@ import { createServices } from '../src/services/index.ts';
 import { startWorker } from '../src/worker.ts';
 import { captureLogs, testConfig } from './helper.ts';
 import { withDatabase } from './support/database-urls.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  return typeof address === 'object' && address ? address.port : 0;
-}
+import { freePort } from './support/free-port.ts';
 
 t.test('the embedded database recovers from a server left behind by a hard kill', async (t) => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'health-embedded-'));
@@ -60,7 +52,11 @@ t.test('a fresh database: app migrations, then the worker schema, then migration
     .filter((file) => file.endsWith('.sql'))
     .sort()
     .map((file) => file.replace(/^\d+_/, '').replace(/\.sql$/, ''));
-  t.same(await runMigrations(url), ['create-migrations-table', ...expected], 'every migration in sql/ applied');
+  t.same(
+    await runMigrations(url),
+    ['create-migrations-table', ...expected],
+    'every migration in sql/ applied',
+  );
 
   const logs = captureLogs();
   const pool = await createDbPool(url);

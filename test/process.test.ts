@@ -1,20 +1,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import t from 'tap';
 import { createTestDatabase } from './helper.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  return typeof address === 'object' && address ? address.port : 0;
-}
+import { freePort } from './support/free-port.ts';
 
 t.test('`npm start` mode: web and worker on an embedded database, stopped cleanly by SIGTERM', async (t) => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'health-process-'));

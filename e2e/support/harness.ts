@@ -1,9 +1,9 @@
-import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { type BuildOptions, build, type TestApp } from '../../test/helper.ts';
+
+export { freePort } from '../../test/support/free-port.ts';
 
 interface TestContext {
   teardown(fn: () => unknown): void;
@@ -37,14 +37,6 @@ export interface RunningApp extends TestApp {
 }
 
 /** A loopback port that was free a moment ago (for URLs that must be known before the app starts). */
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  await once(server, 'close');
-  return typeof address === 'object' && address ? address.port : 0;
-}
 
 /** The real app on its own database, listening on a free loopback port (or `port`). */
 export async function startApp(

@@ -2,7 +2,6 @@
 // otherwise a throwaway embedded one. A template database is migrated once; each test file clones it.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { runMigrations as runWorkerMigrations } from 'graphile-worker';
@@ -10,17 +9,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/services/db/embedded.ts';
 import { runMigrations } from '../../src/services/db/migrate.ts';
 import { TEMPLATE_DATABASE, withDatabase } from './database-urls.ts';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+import { freePort } from './free-port.ts';
 
 async function prepareTemplate(adminUrl: string): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl });
