@@ -21,6 +21,7 @@ import integrationRoutes from './routes/integrations.ts';
 import internalRoutes from './routes/internal.ts';
 import progressRoutes from './routes/progress.ts';
 import sleepRoutes from './routes/sleep.ts';
+import syncHistoryRoutes from './routes/sync-history.ts';
 import type { Services } from './services/index.ts';
 import type { Logger } from './services/logger.ts';
 
@@ -65,6 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(exerciseRoutes);
   await app.register(progressRoutes);
   if (deps.config.whoop.enabled) await app.register(integrationRoutes);
+  if (deps.config.whoop.enabled) await app.register(syncHistoryRoutes);
   await app.register(internalRoutes, { prefix: '/internal' });
 
   return app;

@@ -68,8 +68,9 @@ export interface HistoryView {
   olderHref: string | null;
 }
 
-/** "4 s", "2 min 05 s", "1 h 03 min". */
+/** "under a second", "4 s", "2 min 05 s", "1 h 03 min". */
 export function runDuration(ms: number): string {
+  if (ms < 1000) return 'under a second';
   const seconds = Math.round(ms / 1000);
   if (seconds < 60) return `${seconds} s`;
   const minutes = Math.floor(seconds / 60);

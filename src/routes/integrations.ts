@@ -89,6 +89,7 @@ export default async function integrationRoutes(app: FastifyInstance) {
         sessionId: request.session.sessionId,
         ...query,
         log: request.log,
+        requestId: request.id,
       });
       request.session.flash = { kind: 'info', message: 'WHOOP is linked.' };
     } catch (error) {

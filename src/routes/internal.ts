@@ -99,7 +99,11 @@ export default async function internalRoutes(app: FastifyInstance) {
     const body = parseBody(exchangeBody, request, reply);
     if (!body) return reply;
     try {
-      const linked = await app.services.whoop.exchangeCode({ ...body, log: request.log });
+      const linked = await app.services.whoop.exchangeCode({
+        ...body,
+        log: request.log,
+        requestId: request.id,
+      });
       return reply.send({
         status: 'connected',
         connectionId: linked.connectionId,

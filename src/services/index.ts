@@ -45,8 +45,8 @@ export function createServices(deps: ServiceDeps) {
   const now = deps.now ?? (() => new Date());
   const sleepLog = createSleepLog({ pool, now });
   const workoutLog = createWorkoutLog({ pool, now });
-  const whoopClient = whoopSettings ? createWhoopClient({ settings: whoopSettings }) : undefined;
   const metrics = createMetrics({ pool });
+  const whoopClient = whoopSettings ? createWhoopClient({ settings: whoopSettings, metrics }) : undefined;
   const whoopSync = createWhoopSync({
     pool,
     logger,

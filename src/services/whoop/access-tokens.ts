@@ -5,11 +5,13 @@
 // the same transaction. Inside one process, callers for the same connection share one attempt, so
 // waiters never hold more than one pool connection per process.
 import { AsyncResource } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
 import type { CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import type { DatabasePool } from '../db/pool.ts';
 import { sql } from '../db/sql.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger, LogSink } from '../logger.ts';
+import { logCall, TOKEN_ENDPOINT } from './call-telemetry.ts';
 import { type WhoopClient, WhoopOAuthError, type WhoopTokens, WhoopUnavailableError } from './client.ts';
 import type { BudgetPriority, RateBudget } from './rate-budget.ts';
 import { NotSyncableError, ReauthRequiredError } from './sync/errors.ts';
@@ -39,6 +41,8 @@ export interface TokenRequestContext {
   signal?: AbortSignal | undefined;
   /** counts the refresh as an HTTP request of the run */
   onRequest?: () => void;
+  /** the caller's logger (a sync run's carries its request and run ids); default: the service's */
+  log?: LogSink | undefined;
 }
 
 const LIVE_STATUSES = new Set(['connected', 'syncing', 'error']);
@@ -68,20 +72,39 @@ export function createAccessTokens(options: AccessTokenOptions) {
     // A refresh whose answer we never saw may have rotated the tokens at WHOOP: a later invalid_grant
     // then says nothing certain about the grant, so it must not mark the link dead.
     let ambiguous = false;
+    const log = context.log ?? logger;
     for (let attempt = 0; ; attempt++) {
       await reserve();
       context.onRequest?.();
+      const startedAt = performance.now();
+      // The WHOOP client counts the call; the line goes to the run's logger, which it does not know.
+      const observe = (status: number | undefined, error?: unknown) => {
+        logCall(log, {
+          method: 'POST',
+          endpoint: TOKEN_ENDPOINT,
+          status,
+          durationMs: Math.round(performance.now() - startedAt),
+          attempt: attempt + 1,
+          error,
+        });
+      };
       try {
-        return { kind: 'tokens', tokens: await client.refreshTokens(refreshToken), ambiguous };
+        const tokens = await client.refreshTokens(refreshToken);
+        observe(200);
+        return { kind: 'tokens', tokens, ambiguous };
       } catch (error) {
-        if (error instanceof WhoopOAuthError) return { kind: 'refused', refused: error, ambiguous };
+        if (error instanceof WhoopOAuthError) {
+          observe(error.status);
+          return { kind: 'refused', refused: error, ambiguous };
+        }
         if (!(error instanceof WhoopUnavailableError)) throw error;
+        observe(error.status, error.status === undefined ? error : undefined);
         if (attempt >= maxRetries) {
           options.metrics?.tokenRefreshFailures.inc({ reason: 'transient' });
           throw error;
         }
         ambiguous = true;
-        logger.warn({ attempt, status: error.status }, 'whoop token refresh: transient failure, retrying');
+        log.warn({ attempt, status: error.status }, 'whoop token refresh: transient failure, retrying');
         await wait(backoffMs(attempt, baseMs, 10_000), context.signal);
       }
     }
@@ -104,8 +127,9 @@ export function createAccessTokens(options: AccessTokenOptions) {
     // The budget row must not stay locked for the length of a refresh, so its reservation runs on its
     // own connection; slonik refuses that inside the transaction's async context, hence the binding
     // to the context from before the transaction.
+    const log = context.log ?? logger;
     const reserve = AsyncResource.bind(() =>
-      budget.acquire({ priority: context.priority, signal: context.signal }),
+      budget.acquire({ priority: context.priority, signal: context.signal, log: context.log }),
     );
     const outcome = await pool.transaction(async (tx): Promise<RefreshOutcome> => {
       const row = await tx.maybeOne(sql.type(lockedRow)`
@@ -129,8 +153,8 @@ export function createAccessTokens(options: AccessTokenOptions) {
         await tokens.save(tx, connectionId, result.tokens);
         options.metrics?.tokenRefreshes.inc();
         if (!result.tokens.refreshToken)
-          logger.warn({ connectionId }, 'whoop token refresh: no new refresh token');
-        logger.info(
+          log.warn({ connectionId }, 'whoop token refresh: no new refresh token');
+        log.info(
           { connectionId, expiresIn: result.tokens.expiresIn },
           'whoop token refresh: new pair stored',
         );
@@ -145,14 +169,14 @@ export function createAccessTokens(options: AccessTokenOptions) {
       // invalid_client is our configuration, and an invalid_grant after an unanswered attempt may be
       // our own rotation: neither proves the person's grant is dead. The next run tries again.
       options.metrics?.tokenRefreshFailures.inc({ reason: 'transient' });
-      logger.error(
+      log.error(
         { connectionId, status: refused.status, error: refused.error, ambiguous: result.ambiguous },
         'whoop token refresh: refused',
       );
       throw new WhoopUnavailableError('token refresh', `refused with ${refused.error}`, refused.status);
     });
     if ('reauth' in outcome) {
-      logger.warn(
+      log.warn(
         { connectionId, reason: outcome.reauth },
         'whoop token refresh: the grant is dead, reconnect needed',
       );

@@ -2,7 +2,12 @@
 // budget, has its own timeout, and is retried with backoff and jitter on 5xx, timeouts and network
 // errors. A 429 blocks the budget until WHOOP's reset; a 401 goes back to the caller (one refresh,
 // one retry). Bearer tokens are values passed in: never logged, never put in an error.
+// Every call is counted by endpoint pattern and logged on the caller's logger (a sync run's carries
+// the request id, run and connection) with its status, duration and WHOOP's X-RateLimit-* values.
+import { performance } from 'node:perf_hooks';
 import { request } from 'undici';
+import type { LogSink } from '../logger.ts';
+import { endpointPattern, logCall, recordCall } from './call-telemetry.ts';
 import { WhoopApiError, WhoopUnavailableError } from './client.ts';
 import type { BudgetPriority, RateBudget } from './rate-budget.ts';
 import { parseRateLimitHeaders } from './rate-limit-headers.ts';
@@ -27,6 +32,8 @@ export interface CallContext {
   priority: BudgetPriority;
   stats: HttpStats;
   signal?: AbortSignal | undefined;
+  /** one line per WHOOP call goes here (never a token or a header other than X-RateLimit-*) */
+  log?: LogSink | undefined;
 }
 
 export interface ApiClientOptions {
@@ -81,35 +88,25 @@ export function createWhoopApiClient(options: ApiClientOptions) {
     return { status: response.statusCode, headers: response.headers, text };
   }
 
-  /** Metrics by endpoint pattern (our paths carry no ids) and status; 0 when nothing came back. */
-  function observe(endpoint: string, status: number | undefined, error?: unknown) {
-    if (!metrics) return;
-    metrics.apiRequests.inc({ endpoint, status: String(status ?? 0) });
-    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
-    let kind: string | undefined;
-    if (status === undefined) kind = timedOut ? 'timeout' : 'network';
-    else if (status >= 500) kind = 'server';
-    else if (status >= 400 && status !== 404 && status !== 429) kind = 'client';
-    if (kind) metrics.apiErrors.inc({ endpoint, kind });
-  }
-
   /** One GET with budget, timeout, retries and 429 handling; 200 and 404 come back, the rest throws. */
   async function get(what: string, path: string, query: Query, accessToken: string, context: CallContext) {
     const url = `${options.settings.apiBaseUrl}${path}${Object.keys(query).length ? `?${new URLSearchParams(query)}` : ''}`;
+    const endpoint = endpointPattern(path);
     let failures = 0;
     let rateLimited = 0;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       await budget.acquire({
         priority: context.priority,
         signal: context.signal,
-        onWait: (waitMs) => {
+        log: context.log,
+        onWait: () => {
           context.stats.budgetWaits += 1;
-          metrics?.rateBudgetWait.inc(waitMs / 1000);
         },
       });
       context.stats.requests += 1;
       let outcome: Awaited<ReturnType<typeof sendOnce>> | undefined;
       let detail: string;
+      const startedAt = performance.now();
       try {
         outcome = await sendOnce(url, accessToken, context);
         detail = `HTTP ${outcome.status}`;
@@ -117,17 +114,31 @@ export function createWhoopApiClient(options: ApiClientOptions) {
         // Shutting down is not a WHOOP failure: let it through untouched.
         if (context.signal?.aborted) throw error;
         detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        observe(path, undefined, error);
+        recordCall(metrics, endpoint, undefined, error);
+        logCall(context.log, {
+          method: 'GET',
+          endpoint,
+          status: undefined,
+          durationMs: Math.round(performance.now() - startedAt),
+          attempt,
+          error,
+        });
       }
       if (outcome) {
-        observe(path, outcome.status);
+        recordCall(metrics, endpoint, outcome.status);
+        logCall(context.log, {
+          method: 'GET',
+          endpoint,
+          status: outcome.status,
+          durationMs: Math.round(performance.now() - startedAt),
+          attempt,
+          headers: outcome.headers,
+        });
         const report = parseRateLimitHeaders(outcome.headers);
-        if (report) metrics?.rateBudgetRemaining.set({ window: report.reported }, report.remaining);
         if (outcome.status === 429) {
-          metrics?.apiRateLimited.inc();
           context.stats.rateLimited += 1;
           rateLimited += 1;
-          await budget.blockAfter429(report);
+          await budget.blockAfter429(report, context.log);
           if (rateLimited > MAX_RATE_LIMITED)
             throw new WhoopUnavailableError(what, 'rate limited again and again', 429);
           continue;

@@ -1,6 +1,7 @@
 // The only code that speaks to WHOOP over HTTP: token endpoint, profile, revoke.
 // Framework-free; tokens go in and out as values and are never logged or put in an error message.
 import { request } from 'undici';
+import { type ApiMetrics, endpointPattern, recordCall, TOKEN_ENDPOINT } from './call-telemetry.ts';
 import { oauthErrorSchema, profileSchema, tokenResponseSchema, type WhoopProfile } from './schemas.ts';
 import type { WhoopSettings } from './settings.ts';
 
@@ -48,6 +49,8 @@ export interface WhoopClientOptions {
   settings: WhoopSettings;
   /** per request; default 15 s */
   timeoutMs?: number;
+  /** every call counted by endpoint pattern and status */
+  metrics?: ApiMetrics | undefined;
 }
 
 type HttpResponse = { status: number; text: string };
@@ -62,6 +65,8 @@ export function createWhoopClient(options: WhoopClientOptions) {
     url: string,
     init: { method: 'GET' | 'POST' | 'DELETE'; headers: Record<string, string>; body?: string },
   ): Promise<HttpResponse> {
+    const endpoint =
+      url === tokenUrl ? TOKEN_ENDPOINT : endpointPattern(url.slice(settings.apiBaseUrl.length));
     try {
       const response = await request(url, {
         method: init.method,
@@ -70,8 +75,11 @@ export function createWhoopClient(options: WhoopClientOptions) {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
-      return { status: response.statusCode, text: await response.body.text() };
+      const text = await response.body.text();
+      recordCall(options.metrics, endpoint, response.statusCode);
+      return { status: response.statusCode, text };
     } catch (error) {
+      recordCall(options.metrics, endpoint, undefined, error);
       // undici's errors name the failure (ECONNREFUSED, timeout), never a header or body.
       const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       throw new WhoopUnavailableError(what, detail);

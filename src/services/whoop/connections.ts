@@ -125,7 +125,13 @@ export interface WhoopConnectionDeps {
   states: OAuthStates;
   tokens: TokenStore;
   /** Runs in the transaction that stores a link: the sync engine enqueues the first sync there. */
-  onLinked?: ((db: CommonQueryMethods, connectionId: number) => Promise<unknown>) | undefined;
+  onLinked?:
+    | ((
+        db: CommonQueryMethods,
+        connectionId: number,
+        context: { requestId?: string | undefined },
+      ) => Promise<unknown>)
+    | undefined;
 }
 
 export function createWhoopConnections(deps: WhoopConnectionDeps) {
@@ -192,6 +198,7 @@ export function createWhoopConnections(deps: WhoopConnectionDeps) {
     whoopUserId: string,
     memberName: string,
     granted: WhoopTokens,
+    requestId: string | undefined,
   ): Promise<{ connectionId: number; created: boolean }> {
     const alreadyLinked = new LinkError(
       'account_linked_elsewhere',
@@ -245,7 +252,7 @@ export function createWhoopConnections(deps: WhoopConnectionDeps) {
           RETURNING id
         `);
         await tokens.save(tx, row.id, granted);
-        await deps.onLinked?.(tx, row.id);
+        await deps.onLinked?.(tx, row.id, { requestId });
         return { connectionId: row.id, created: !existing };
       });
     } catch (error) {
@@ -266,6 +273,7 @@ export function createWhoopConnections(deps: WhoopConnectionDeps) {
     code: string;
     codeVerifier: string | undefined;
     log: Logger;
+    requestId: string | undefined;
   }): Promise<LinkedConnection> {
     const { log } = input;
     let granted: WhoopTokens;
@@ -283,8 +291,8 @@ export function createWhoopConnections(deps: WhoopConnectionDeps) {
     const memberName = `${profile.first_name} ${profile.last_name}`.trim() || `WHOOP member ${whoopUserId}`;
     log.info({ whoopUserId }, 'whoop oauth: profile read');
     try {
-      const stored = await storeLink(input.userId, whoopUserId, memberName, granted).catch((error: unknown) =>
-        keysUnavailable(error, log),
+      const stored = await storeLink(input.userId, whoopUserId, memberName, granted, input.requestId).catch(
+        (error: unknown) => keysUnavailable(error, log),
       );
       log.info(
         { userId: input.userId, connectionId: stored.connectionId, whoopUserId, reused: !stored.created },
@@ -366,6 +374,8 @@ export function createWhoopConnections(deps: WhoopConnectionDeps) {
       code?: string | undefined;
       error?: string | undefined;
       log?: Logger;
+      /** the request that completed the link: the first sync carries it */
+      requestId?: string | undefined;
     }): Promise<LinkedConnection> {
       const log = input.log ?? deps.logger;
       requireClient();
@@ -408,6 +418,7 @@ export function createWhoopConnections(deps: WhoopConnectionDeps) {
         code: input.code,
         codeVerifier: consumed.codeVerifier,
         log,
+        requestId: input.requestId,
       });
     },
 
@@ -417,12 +428,19 @@ export function createWhoopConnections(deps: WhoopConnectionDeps) {
       code: string;
       codeVerifier?: string | undefined;
       log?: Logger;
+      requestId?: string | undefined;
     }): Promise<LinkedConnection> {
       const log = input.log ?? deps.logger;
       requireClient();
       await assertUser(input.userId);
       log.info({ userId: input.userId }, 'whoop oauth: internal code exchange requested');
-      return linkWithCode({ userId: input.userId, code: input.code, codeVerifier: input.codeVerifier, log });
+      return linkWithCode({
+        userId: input.userId,
+        code: input.code,
+        codeVerifier: input.codeVerifier,
+        log,
+        requestId: input.requestId,
+      });
     },
 
     /** Revokes at WHOOP (best effort), destroys the tokens, keeps the connection row and every synced record. */

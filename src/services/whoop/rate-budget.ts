@@ -5,9 +5,10 @@
 import { z } from 'zod';
 import type { DatabasePool } from '../db/pool.ts';
 import { sql } from '../db/sql.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger, LogSink } from '../logger.ts';
 import type { RateLimitReport } from './rate-limit-headers.ts';
 import { DayBudgetSpentError } from './sync/errors.ts';
+import type { SyncMetrics } from './sync/metrics.ts';
 import { wait } from './sync/wait.ts';
 
 export type BudgetPriority = 'interactive' | 'background';
@@ -20,6 +21,8 @@ export interface RateBudgetOptions {
   provider?: string;
   /** a minute-window wait longer than this defers the sync like a spent day (default 2 minutes) */
   maxInlineWaitMs?: number;
+  /** requests left per window after each reservation, and the time spent waiting */
+  metrics?: Pick<SyncMetrics, 'rateBudgetRemaining' | 'rateBudgetWait'> | undefined;
 }
 
 export interface AcquireOptions {
@@ -27,9 +30,11 @@ export interface AcquireOptions {
   signal?: AbortSignal | undefined;
   /** called before each wait for a window to reset */
   onWait?: (waitMs: number) => void;
+  /** the caller's logger (a sync run's carries its request and run ids); default: the budget's */
+  log?: LogSink | undefined;
 }
 
-const reservedRow = z.object({ reserved: z.boolean() });
+const reservedRow = z.object({ minute_remaining: z.number(), day_remaining: z.number() });
 const stateRow = z.object({
   blocked_ms: z.number(),
   minute_full: z.boolean(),
@@ -56,6 +61,7 @@ export function createRateBudget(options: RateBudgetOptions) {
   }
 
   async function tryReserve(priority: BudgetPriority): Promise<boolean> {
+    // RETURNING sees the row after the update: what is left of each window once this request is counted.
     const row = await pool.maybeOne(sql.type(reservedRow)`
       UPDATE integration_rate_budget SET
         minute_started_at = CASE WHEN ${minuteFresh} THEN now() ELSE minute_started_at END,
@@ -67,9 +73,13 @@ export function createRateBudget(options: RateBudgetOptions) {
         AND (blocked_until IS NULL OR blocked_until <= now())
         AND (${minuteFresh} OR minute_used < ${allowance(minuteLimit, priority)})
         AND (${dayFresh} OR day_used < ${allowance(dayLimit, priority)})
-      RETURNING true AS reserved
+      RETURNING greatest(0, ${minuteLimit} - minute_used)::int AS minute_remaining,
+        greatest(0, ${dayLimit} - day_used)::int AS day_remaining
     `);
-    return row?.reserved === true;
+    if (!row) return false;
+    options.metrics?.rateBudgetRemaining.set({ window: 'minute' }, row.minute_remaining);
+    options.metrics?.rateBudgetRemaining.set({ window: 'day' }, row.day_remaining);
+    return true;
   }
 
   async function state(priority: BudgetPriority) {
@@ -148,7 +158,8 @@ export function createRateBudget(options: RateBudgetOptions) {
         // Zero: the window reset between the two statements; try again at once.
         if (waitMs > 0) {
           acquire.onWait?.(waitMs);
-          logger.debug(
+          options.metrics?.rateBudgetWait.inc(waitMs / 1000);
+          (acquire.log ?? logger).debug(
             { waitMs, priority: acquire.priority },
             'whoop rate budget: waiting for the window to reset',
           );
@@ -158,7 +169,7 @@ export function createRateBudget(options: RateBudgetOptions) {
     },
 
     /** WHOOP answered 429: nobody sends again before its reset (one minute when it gave none). */
-    async blockAfter429(report: RateLimitReport | undefined): Promise<void> {
+    async blockAfter429(report: RateLimitReport | undefined, log: LogSink = logger): Promise<void> {
       if (report) await reconcile(report);
       const resetMs = report?.resetMs ?? 60_000;
       await pool.query(sql.typeAlias('void')`
@@ -167,7 +178,7 @@ export function createRateBudget(options: RateBudgetOptions) {
             updated_at = now()
         WHERE provider = ${provider}
       `);
-      logger.warn(
+      log.warn(
         { resetMs, window: report?.reported },
         'whoop rate budget: 429 received, blocked until the reset',
       );

@@ -82,6 +82,7 @@ export function createSyncEngine(deps: EngineDeps) {
     const tokenContext: TokenRequestContext = {
       priority: context.priority,
       signal: context.signal,
+      log: context.log,
       onRequest: () => {
         context.stats.requests += 1;
       },
@@ -227,6 +228,8 @@ export function createSyncEngine(deps: EngineDeps) {
       };
       await context.progress(tx, 'profile');
     });
+    const action = context.counts.profile?.updated ? 'updated' : 'unchanged';
+    deps.metrics?.recordsSynced.inc({ provider, domain: 'profile', action });
   }
 
   async function syncBody(

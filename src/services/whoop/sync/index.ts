@@ -42,6 +42,7 @@ export function createWhoopSync(deps: WhoopSyncDeps) {
     perMinute: sync.rateLimitPerMinute,
     perDay: sync.rateLimitPerDay,
     provider,
+    metrics,
   });
   const runs = createSyncRuns(pool);
   const scheduler = createSyncScheduler({
@@ -110,10 +111,17 @@ export function createWhoopSync(deps: WhoopSyncDeps) {
       });
     },
 
-    /** Called in the transaction that links an account: the first (backfill) sync and the schedule. */
-    async onLinked(db: CommonQueryMethods, connectionId: number): Promise<SyncRequestResult> {
+    /**
+     * Called in the transaction that links an account: the first (backfill) sync and the schedule.
+     * `requestId`: the request that completed the link (the callback or the internal exchange).
+     */
+    async onLinked(
+      db: CommonQueryMethods,
+      connectionId: number,
+      context: { requestId?: string | undefined } = {},
+    ): Promise<SyncRequestResult> {
       await scheduleAfterLink(db, connectionId);
-      return requestSync(db, { connectionId, trigger: 'initial' });
+      return requestSync(db, { connectionId, trigger: 'initial', requestId: context.requestId });
     },
 
     /** Runs a queued sync (the whoop_sync task). */

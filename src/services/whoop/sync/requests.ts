@@ -43,6 +43,8 @@ export const jobKeyOf = (connectionId: number) => `${JOB_KEY_PREFIX}${connection
 export interface SyncJobPayload {
   connectionId: number;
   runId: number;
+  /** the HTTP request that asked for the sync: its id follows the job into every log line */
+  requestId?: string | undefined;
 }
 
 /** Adds (or, for a job not yet started, replaces) the connection's sync job. */
@@ -55,7 +57,11 @@ export async function addSyncJob(
   const row = await db.one(sql.type(jobRow)`
     SELECT (graphile_worker.add_job(
       identifier => ${WHOOP_SYNC_TASK},
-      payload => ${sql.json({ connectionId: payload.connectionId, runId: payload.runId })},
+      payload => ${sql.json({
+        connectionId: payload.connectionId,
+        runId: payload.runId,
+        ...(payload.requestId ? { requestId: payload.requestId } : {}),
+      })},
       queue_name => ${key},
       run_at => ${options.runAt ? sql.timestamp(options.runAt) : null}::timestamptz,
       max_attempts => ${MAX_JOB_ATTEMPTS},
@@ -80,7 +86,11 @@ export async function requestSync(db: CommonQueryMethods, request: SyncRequest):
     // A person waiting on a queued background run: bring that run forward. A running one cannot
     // change, and a deferred one waits for WHOOP's daily reset whoever asks.
     if (active.status === 'queued' && priority < SYNC_PRIORITY.scheduled) {
-      await addSyncJob(db, { connectionId: request.connectionId, runId: active.id }, { priority });
+      await addSyncJob(
+        db,
+        { connectionId: request.connectionId, runId: active.id, requestId: active.request_id ?? undefined },
+        { priority },
+      );
     }
     return { outcome: 'joined', runId: active.id, status: active.status };
   }
@@ -89,6 +99,10 @@ export async function requestSync(db: CommonQueryMethods, request: SyncRequest):
     trigger: request.trigger,
     requestId: request.requestId,
   });
-  await addSyncJob(db, { connectionId: request.connectionId, runId }, { priority, runAt: request.runAt });
+  await addSyncJob(
+    db,
+    { connectionId: request.connectionId, runId, requestId: request.requestId },
+    { priority, runAt: request.runAt },
+  );
   return { outcome: 'queued', runId };
 }

@@ -30,6 +30,8 @@ import {
 export interface JobInfo {
   jobId?: string | undefined;
   workerId?: string | undefined;
+  /** from the job payload: the HTTP request that asked for the sync */
+  requestId?: string | undefined;
   /** aborts when the worker shuts down */
   signal?: AbortSignal | undefined;
 }
@@ -134,7 +136,15 @@ export function createSyncRunner(deps: {
   async function executeHoldingSlot(runId: number, job: JobInfo): Promise<ExecuteOutcome> {
     const run = await runs.begin(runId, job);
     if (!run) return 'skipped';
-    const log = deps.logger.child({ runId, connectionId: run.connection_id, trigger: run.trigger });
+    // Every line of the run (and of each WHOOP call it makes) carries the request that caused it.
+    const log = deps.logger.child({
+      component: 'sync',
+      ...(run.request_id ? { reqId: run.request_id } : {}),
+      syncRunId: run.id,
+      connectionId: run.connection_id,
+      trigger: run.trigger,
+      ...(job.jobId ? { jobId: job.jobId } : {}),
+    });
     const claimed = await claimConnection(run.connection_id);
     const stats: HttpStats = {
       ...emptyHttpStats(),
@@ -205,7 +215,7 @@ export function createSyncRunner(deps: {
         await runs.defer(tx, run.id, error.resumeAt, stats);
         await addSyncJob(
           tx,
-          { connectionId: run.connection_id, runId: run.id },
+          { connectionId: run.connection_id, runId: run.id, requestId: run.request_id ?? undefined },
           {
             priority: SYNC_PRIORITY[run.trigger],
             runAt: new Date(error.resumeAt.getTime() + 1000),

@@ -68,7 +68,11 @@ export const runColumns = sql.fragment`
 `;
 
 const idRow = z.object({ id: z.number() });
-const activeRow = z.object({ id: z.number(), status: z.enum(RUN_STATUSES) });
+const activeRow = z.object({
+  id: z.number(),
+  status: z.enum(RUN_STATUSES),
+  request_id: z.string().nullable(),
+});
 
 const statsAssignments = (stats: HttpStats) => sql.fragment`
   http_requests = ${stats.requests}, http_retries = ${stats.retries},
@@ -88,7 +92,7 @@ export async function insertRun(
 
 export async function activeRun(db: CommonQueryMethods, connectionId: number) {
   return db.maybeOne(sql.type(activeRow)`
-    SELECT id, status FROM integration_sync_run
+    SELECT id, status, request_id FROM integration_sync_run
     WHERE connection_id = ${connectionId} AND status IN ('queued', 'running', 'deferred')
   `);
 }
@@ -101,11 +105,18 @@ export function createSyncRuns(pool: DatabasePool) {
       );
     },
 
-    /** The run a worker is about to work on; undefined when it already ended (a duplicate delivery). */
-    async begin(runId: number, job: { jobId?: string | undefined; workerId?: string | undefined }) {
+    /**
+     * The run a worker is about to work on; undefined when it already ended (a duplicate delivery).
+     * The request id the job payload carries fills in a run that has none.
+     */
+    async begin(
+      runId: number,
+      job: { jobId?: string | undefined; workerId?: string | undefined; requestId?: string | undefined },
+    ) {
       return pool.maybeOne(sql.type(runRow)`
         UPDATE integration_sync_run
         SET status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now()),
+            request_id = coalesce(request_id, ${job.requestId ?? null}),
             resume_at = NULL, job_id = ${job.jobId ?? null}, worker_id = ${job.workerId ?? null}, updated_at = now()
         WHERE id = ${runId} AND status IN ('queued', 'running', 'deferred')
         RETURNING ${runColumns}
