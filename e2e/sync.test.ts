@@ -35,7 +35,13 @@ t.test('Sync now shows live progress, then the result, and stops polling', async
 
   // Slow WHOOP answers: the sync takes a few polls.
   fixture.sim.setFaults({ latencyMs: 400 });
-  fixture.sim.rescore(member.userId, 'sleep', fixture.sim.groundTruth(member.userId).sleeps[0]?.id ?? '');
+  // A finished main sleep that has its recovery: rescoring it changes both records, whatever the hour
+  // (the newest sleep may still be in progress, with no recovery yet).
+  const truth = fixture.sim.groundTruth(member.userId);
+  const scoredNight = truth.sleeps.find(
+    (sleep) => !sleep.nap && truth.recoveries.some((recovery) => recovery.sleep_id === sleep.id),
+  );
+  fixture.sim.rescore(member.userId, 'sleep', scoredNight?.id ?? '');
   await card.getByRole('button', { name: 'Sync now' }).click();
 
   const status = page.locator('#whoop-sync-status');

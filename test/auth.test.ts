@@ -160,6 +160,65 @@ t.test('login only redirects to paths on this site', async (t) => {
   t.equal(local.headers.location, '/sleep');
 });
 
+t.test('next never leaves the site, whatever browsers strip or decode (defect 10.3)', async (t) => {
+  const hostile = [
+    '/\t/evil.example',
+    '/\n/evil.example',
+    '/\r\n/evil.example',
+    '/\u0000/evil.example',
+    '/\\evil.example',
+    '/\\/evil.example',
+    '//evil.example',
+    '///evil.example',
+    'https://evil.example/',
+    'javascript:alert(1)',
+    ' /evil',
+    '/%0a',
+  ];
+  // Eight logins per app: the per-address login limit is not under test here.
+  for (let first = 0; first < hostile.length; first += 8) {
+    const { app } = await build(t);
+    await signUp(new BrowserSession(app), { email: 'hostile-next@example.com' });
+    for (const next of hostile.slice(first, first + 8)) {
+      const login = await new BrowserSession(app).submit('/login', '/login', {
+        email: 'hostile-next@example.com',
+        password: 'correct horse battery',
+        next,
+      });
+      t.equal(login.statusCode, 303, `${JSON.stringify(next)}: logged in`);
+      const location = String(login.headers.location);
+      t.equal(
+        new URL(location, 'http://localhost:3000').origin,
+        'http://localhost:3000',
+        `${JSON.stringify(next)} stays on the site`,
+      );
+      t.notMatch(
+        location,
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is checked
+        /[\u0000-\u001f\u007f\\]/,
+        `${JSON.stringify(next)}: no control character or backslash`,
+      );
+    }
+  }
+});
+
+t.test('the login form drops a hostile next and keeps a same-site one whole', async (t) => {
+  const { app } = await build(t);
+  await signUp(new BrowserSession(app), { email: 'kept-next@example.com' });
+  // GET /login?next=/%09/evil.example arrives as a tab once decoded.
+  const page = await new BrowserSession(app).get('/login?next=/%09/evil.example');
+  t.equal(page.statusCode, 200);
+  t.notMatch(page.body, /evil\.example/, 'the form does not carry the hostile target');
+  const newline = await new BrowserSession(app).get('/login?next=/%0a');
+  t.equal(newline.statusCode, 200, 'a newline in next is no 500');
+  const kept = await new BrowserSession(app).submit('/login', '/login', {
+    email: 'kept-next@example.com',
+    password: 'correct horse battery',
+    next: '/progress?days=30#chart',
+  });
+  t.equal(kept.headers.location, '/progress?days=30#chart', 'a same-site path keeps its query and fragment');
+});
+
 t.test('the time zone can be changed in account settings', async (t) => {
   const { app } = await build(t);
   const browser = new BrowserSession(app);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { safeRedirectTarget } from '../services/safe-redirect.ts';
 import { listTimeZones } from '../services/time-zones.ts';
 import { EmailTakenError, signUpInput } from '../services/users.ts';
 
@@ -8,11 +9,6 @@ const loginInput = z.object({
   password: z.string().max(200).default(''),
   next: z.string().optional(),
 });
-
-// Only same-site paths: an open redirect after login would be a phishing tool.
-function safeNext(next: string | undefined): string {
-  return next && /^\/(?!\/)[^\\]*$/.test(next) ? next : '/';
-}
 
 const attemptLimit = { max: 10, timeWindow: '1 minute' };
 
@@ -26,6 +22,8 @@ function fieldErrors(error: z.ZodError): Record<string, string> {
 }
 
 export default async function authRoutes(app: FastifyInstance) {
+  // Only same-site paths: an open redirect after login would be a phishing tool.
+  const safeNext = (next: unknown) => safeRedirectTarget(next, app.config.publicBaseUrl);
   const timeZones = listTimeZones();
 
   app.get('/signup', async (request, reply) => {
