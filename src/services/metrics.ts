@@ -73,7 +73,7 @@ export function createMetrics(deps: { pool: DatabasePool }) {
   });
   const tokenRefreshFailures = new Counter({
     name: 'whoop_token_refresh_failures_total',
-    help: 'Failed token refreshes by reason (invalid_grant: the grant is dead; transient: retried later).',
+    help: 'Failed token refreshes by reason (invalid_grant: the grant is dead; transient: retried later; not_stored: WHOOP rotated the pair but it could not be stored).',
     labelNames: ['reason'] as const,
     registers: [registry],
   });

@@ -41,7 +41,12 @@ export function createTokenKeys(options: {
   };
   const vault: TokenVault = current
     ? createTokenVault({ keyProvider: current, fallbackProviders: options.fallbackProviders ?? [] })
-    : { seal: async () => unavailable(), open: async () => unavailable(), needsReseal: () => unavailable() };
+    : {
+        seal: async () => unavailable(),
+        prepareSeal: async () => unavailable(),
+        open: async () => unavailable(),
+        needsReseal: () => unavailable(),
+      };
   return {
     vault,
     current,

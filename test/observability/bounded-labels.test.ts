@@ -101,7 +101,14 @@ t.test('label sets stay bounded when 100 different people sync', async (t) => {
     100,
   );
   t.ok(early.size > 20, `${early.size} series after 10 people`);
-  t.same([...late].sort(), [...early].sort(), 'the same series after 100 people');
+  // Which domains the first ten people happen to have depends on the hour their data was made at (no
+  // workout yet today, say); a label that carried a person would add at least one series per person.
+  const added = [...late].filter((series) => !early.has(series));
+  t.ok(added.length < 10, `90 more people added ${added.length} series: ${added.join(', ')}`);
+  t.ok(
+    [...early].every((series) => late.has(series)),
+    'no series went away',
+  );
 
   const allowed: Record<string, RegExp> = {
     provider: /^whoop$/,
@@ -112,7 +119,7 @@ t.test('label sets stay bounded when 100 different people sync', async (t) => {
     endpoint: /^(\/([a-z0-9_]+|\{id\}))+$/,
     status: /^(0|[1-5]\d\d|connected|syncing|error|reauth_required|disconnected)$/,
     kind: /^(server|network|timeout|client|invalid_record)$/,
-    reason: /^(invalid_grant|transient)$/,
+    reason: /^(invalid_grant|transient|not_stored)$/,
     window: /^(minute|day)$/,
     state: /^(waiting|running|failed)$/,
     le: /^([\d.]+|\+Inf)$/,

@@ -18,6 +18,8 @@ export type LocalKms = {
   endpoint: string;
   calls: KmsCall[];
   arnOf(keyId: string): string;
+  /** The next `count` calls of `target` (e.g. GenerateDataKey) fail as an unavailable KMS key would. */
+  failNext(target: string, count: number): void;
   close(): Promise<void>;
 };
 
@@ -60,6 +62,7 @@ export async function startLocalKms(options: { keys?: string[] } = {}): Promise<
   const keys = new Map<string, Buffer>();
   for (const id of options.keys ?? ['test-key']) keys.set(id, randomBytes(32));
   const calls: KmsCall[] = [];
+  const failing = new Map<string, number>();
 
   function keyFor(keyId: unknown): { id: string; key: Buffer } {
     if (typeof keyId !== 'string' || keyId === '')
@@ -192,6 +195,11 @@ export async function startLocalKms(options: { keys?: string[] } = {}): Promise<
       }
       const keyId = typeof body.KeyId === 'string' ? body.KeyId : undefined;
       calls.push({ target: name, keyId, encryptionContext: { ...(body.EncryptionContext as object) } });
+      const failures = failing.get(name) ?? 0;
+      if (failures > 0) {
+        failing.set(name, failures - 1);
+        throw new KmsFault('KMSInvalidStateException', `the key is unavailable (injected ${name} failure)`);
+      }
       send(res, 200, operation(body));
     } catch (err) {
       if (!(err instanceof KmsFault)) throw err;
@@ -211,6 +219,7 @@ export async function startLocalKms(options: { keys?: string[] } = {}): Promise<
     endpoint: `http://127.0.0.1:${port}`,
     calls,
     arnOf: (keyId) => ARN_PREFIX + keyId,
+    failNext: (target, count) => failing.set(target, count),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

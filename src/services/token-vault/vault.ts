@@ -3,8 +3,17 @@ import { contextAad, encryptionContext } from './context.ts';
 import { TokenVaultError } from './errors.ts';
 import type { KeyProvider, SealContext, SealedSecret } from './types.ts';
 
+/** A data key fetched ahead of time: sealing with it needs no network and cannot fail on the key provider. */
+export type PreparedSeal = {
+  /** Seals once; the data key is wiped afterwards. */
+  seal(plaintext: string): SealedSecret;
+  /** Wipes the data key when it was not used. */
+  discard(): void;
+};
+
 export type TokenVault = {
   seal(plaintext: string, ctx: SealContext): Promise<SealedSecret>;
+  prepareSeal(ctx: SealContext): Promise<PreparedSeal>;
   open(sealed: SealedSecret, ctx: SealContext): Promise<string>;
   /** True when the row was sealed by another provider or key than the current one. */
   needsReseal(sealed: SealedSecret): boolean;
@@ -33,29 +42,50 @@ export function createTokenVault(options: {
     return found;
   }
 
+  async function prepareSeal(ctx: SealContext): Promise<PreparedSeal> {
+    const context = encryptionContext(ctx);
+    const dataKey = await keyProvider.generateDataKey(context);
+    let used = false;
+    return {
+      seal(plaintext) {
+        if (typeof plaintext !== 'string')
+          throw new TokenVaultError('invalid_input', 'seal expects a string');
+        if (used) throw new TokenVaultError('invalid_input', 'a prepared seal is used once');
+        used = true;
+        try {
+          const iv = randomBytes(IV_BYTES);
+          const cipher = createCipheriv('aes-256-gcm', dataKey.plaintextKey, iv, {
+            authTagLength: TAG_BYTES,
+          });
+          cipher.setAAD(contextAad(context));
+          const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+          return {
+            ciphertext,
+            iv,
+            authTag: cipher.getAuthTag(),
+            wrappedKey: dataKey.wrappedKey,
+            keyProvider: keyProvider.name,
+            keyId: dataKey.keyId,
+            keyVersion: dataKey.keyVersion,
+          };
+        } finally {
+          dataKey.plaintextKey.fill(0);
+        }
+      },
+      discard() {
+        used = true;
+        dataKey.plaintextKey.fill(0);
+      },
+    };
+  }
+
   return {
     async seal(plaintext, ctx) {
       if (typeof plaintext !== 'string') throw new TokenVaultError('invalid_input', 'seal expects a string');
-      const context = encryptionContext(ctx);
-      const dataKey = await keyProvider.generateDataKey(context);
-      try {
-        const iv = randomBytes(IV_BYTES);
-        const cipher = createCipheriv('aes-256-gcm', dataKey.plaintextKey, iv, { authTagLength: TAG_BYTES });
-        cipher.setAAD(contextAad(context));
-        const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-        return {
-          ciphertext,
-          iv,
-          authTag: cipher.getAuthTag(),
-          wrappedKey: dataKey.wrappedKey,
-          keyProvider: keyProvider.name,
-          keyId: dataKey.keyId,
-          keyVersion: dataKey.keyVersion,
-        };
-      } finally {
-        dataKey.plaintextKey.fill(0);
-      }
+      return (await prepareSeal(ctx)).seal(plaintext);
     },
+
+    prepareSeal,
 
     async open(sealed, ctx) {
       const context = encryptionContext(ctx);

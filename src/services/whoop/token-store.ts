@@ -3,7 +3,7 @@
 import type { CommonQueryMethods } from 'slonik';
 import { z } from 'zod';
 import { sql } from '../db/sql.ts';
-import type { SealedSecret, TokenVault } from '../token-vault/index.ts';
+import type { PreparedSeal, SealedSecret, TokenVault } from '../token-vault/index.ts';
 import type { WhoopTokens } from './client.ts';
 
 export type TokenKind = 'access' | 'refresh';
@@ -67,24 +67,63 @@ export async function writeSealedToken(
   `);
 }
 
+/** A refreshed pair, sealed and ready to store: writing it needs only the database. */
+export interface SealedPair {
+  access: SealedSecret;
+  accessExpiresAt: Date;
+  /** absent: WHOOP sent no new refresh token, and the old one is removed */
+  refresh: SealedSecret | undefined;
+}
+
 export function createTokenStore(deps: { vault: TokenVault; now?: () => number }) {
   const { vault } = deps;
   const now = deps.now ?? Date.now;
 
+  /** Data keys for both tokens of a connection, fetched before WHOOP is asked for the pair. */
+  async function prepareSeal(connectionId: number) {
+    const access = await vault.prepareSeal(tokenContext(connectionId, 'access'));
+    let refresh: PreparedSeal;
+    try {
+      refresh = await vault.prepareSeal(tokenContext(connectionId, 'refresh'));
+    } catch (error) {
+      access.discard();
+      throw error;
+    }
+    return {
+      seal(tokens: WhoopTokens): SealedPair {
+        const pair = {
+          access: access.seal(tokens.accessToken),
+          accessExpiresAt: new Date(now() + tokens.expiresIn * 1000),
+          refresh: tokens.refreshToken ? refresh.seal(tokens.refreshToken) : undefined,
+        };
+        refresh.discard();
+        return pair;
+      },
+      discard() {
+        access.discard();
+        refresh.discard();
+      },
+    };
+  }
+
+  async function writePair(db: CommonQueryMethods, connectionId: number, pair: SealedPair): Promise<void> {
+    await writeSealedToken(db, connectionId, 'access', pair.access, pair.accessExpiresAt);
+    if (pair.refresh) await writeSealedToken(db, connectionId, 'refresh', pair.refresh, null);
+    else {
+      await db.query(sql.typeAlias('void')`
+        DELETE FROM integration_token WHERE connection_id = ${connectionId} AND kind = 'refresh'
+      `);
+    }
+  }
+
   return {
+    prepareSeal,
+    writePair,
+
     /** Seals and stores a fresh pair; a response without a refresh token removes the old one. */
     async save(db: CommonQueryMethods, connectionId: number, tokens: WhoopTokens): Promise<void> {
-      const access = await vault.seal(tokens.accessToken, tokenContext(connectionId, 'access'));
-      const refresh = tokens.refreshToken
-        ? await vault.seal(tokens.refreshToken, tokenContext(connectionId, 'refresh'))
-        : undefined;
-      await writeSealedToken(db, connectionId, 'access', access, new Date(now() + tokens.expiresIn * 1000));
-      if (refresh) await writeSealedToken(db, connectionId, 'refresh', refresh, null);
-      else {
-        await db.query(sql.typeAlias('void')`
-          DELETE FROM integration_token WHERE connection_id = ${connectionId} AND kind = 'refresh'
-        `);
-      }
+      const sealer = await prepareSeal(connectionId);
+      await writePair(db, connectionId, sealer.seal(tokens));
     },
 
     /** The sealed rows of a connection (nothing opened). */
