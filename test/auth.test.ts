@@ -1,5 +1,7 @@
 import { parse } from 'node-html-parser';
 import t from 'tap';
+import { z } from 'zod';
+import { sql } from '../src/services/db/sql.ts';
 import { build } from './helper.ts';
 import { BrowserSession, signUp } from './support/browser-session.ts';
 
@@ -109,6 +111,42 @@ t.test('login regenerates the session id', async (t) => {
   });
   t.not(browser.cookies.get('sid'), before);
 });
+
+t.test(
+  'anonymous sessions live an hour and are purged; a logged-in one lives 30 days (defect 10.5)',
+  async (t) => {
+    const { app, pool, services } = await build(t);
+    await signUp(new BrowserSession(app), { email: 'anon@example.com' });
+    for (let i = 0; i < 5; i++) await new BrowserSession(app).get(i % 2 ? '/signup' : '/login');
+    const expiries = z.object({ user_id: z.number().nullable(), hours: z.number() });
+    const anonymous = await pool.any(sql.type(expiries)`
+    SELECT user_id, extract(epoch FROM expires_at - now())::float8 / 3600 AS hours FROM session WHERE user_id IS NULL
+  `);
+    t.equal(anonymous.length, 5, 'one row per cookie-less visit to a form');
+    t.ok(
+      anonymous.every((row) => row.hours > 0 && row.hours <= 1),
+      `anonymous rows expire within the hour (${anonymous.map((row) => row.hours.toFixed(2)).join(', ')})`,
+    );
+    const member = new BrowserSession(app);
+    await member.get('/login');
+    await member.submit('/login', '/login', { email: 'anon@example.com', password: 'correct horse battery' });
+    const signedIn = await pool.any(sql.type(expiries)`
+    SELECT user_id, extract(epoch FROM expires_at - now())::float8 / 3600 AS hours FROM session WHERE user_id IS NOT NULL
+  `);
+    t.ok(
+      signedIn.length >= 1 && signedIn.every((row) => row.hours > 24 * 29),
+      'a logged-in session keeps 30 days',
+    );
+    // An hour later: the purge job's query removes the visitors' rows and keeps the member's.
+    await pool.query(sql.typeAlias('void')`
+    UPDATE session SET expires_at = expires_at - interval '61 minutes'
+  `);
+    t.ok((await services.sessions.purgeExpired()) >= 5, 'the expired anonymous rows are purged');
+    const left = await pool.any(sql.type(expiries)`SELECT user_id, 0::float8 AS hours FROM session`);
+    t.ok(left.length >= 1 && left.every((row) => row.user_id !== null), 'only logged-in sessions remain');
+    t.equal((await member.get('/')).statusCode, 200, 'the member is still logged in');
+  },
+);
 
 t.test('the session cookie is HttpOnly and SameSite', async (t) => {
   const { app } = await build(t);

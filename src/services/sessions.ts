@@ -4,7 +4,11 @@ import { sql } from './db/sql.ts';
 
 const sessionRow = z.object({ data: z.record(z.string(), z.unknown()) });
 
-// Web sessions live in Postgres so that any number of web processes can serve a user.
+/** A visitor's session (only a CSRF secret for the login or sign-up form) lives an hour, not a month. */
+export const ANONYMOUS_SESSION_TTL_MS = 60 * 60 * 1000;
+
+// Web sessions live in Postgres so that any number of web processes can serve a user. Anyone can make
+// anonymous ones by loading /login without a cookie, so those expire soon and are purged hourly.
 export function createSessionRepository(deps: { pool: DatabasePool; ttlMs: number }) {
   const { pool, ttlMs } = deps;
   return {
@@ -17,7 +21,10 @@ export function createSessionRepository(deps: { pool: DatabasePool; ttlMs: numbe
 
     async set(id: string, data: Record<string, unknown>, expiresAt: Date | null): Promise<void> {
       const userId = typeof data.userId === 'number' ? data.userId : null;
-      const expires = (expiresAt ?? new Date(Date.now() + ttlMs)).toISOString();
+      const requested = expiresAt?.getTime() ?? Date.now() + ttlMs;
+      const expires = new Date(
+        userId === null ? Math.min(requested, Date.now() + ANONYMOUS_SESSION_TTL_MS) : requested,
+      ).toISOString();
       await pool.query(sql.typeAlias('void')`
         INSERT INTO session (id, user_id, data, expires_at)
         VALUES (${id}, ${userId}, ${JSON.stringify(data)}::jsonb, ${expires})

@@ -41,8 +41,21 @@ export interface FixtureOptions {
   frozenClock?: boolean;
 }
 
+/**
+ * Where the simulator's frozen clock stands: now, or TEST_SIM_NOW (a past ISO instant) when the clock
+ * matrix (test/support/clock-matrix.ts) replays the suites at awkward hours.
+ */
+function simulatorInstant(): number {
+  const pinned = process.env.TEST_SIM_NOW;
+  if (!pinned) return Date.now();
+  const at = Date.parse(pinned);
+  if (!Number.isFinite(at) || at > Date.now())
+    throw new Error(`TEST_SIM_NOW must be a past ISO instant: ${pinned}`);
+  return at;
+}
+
 export async function startSyncFixture(t: Teardown, options: FixtureOptions = {}): Promise<SyncFixture> {
-  const frozenAt = Date.now();
+  const frozenAt = simulatorInstant();
   const sim = await startWhoopSimulator({
     clients: [
       { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI], name: 'Sync tests' },
