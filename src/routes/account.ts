@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { withoutControlCharacters } from '../services/form-text.ts';
 import { isValidTimeZone, listTimeZones } from '../services/time-zones.ts';
+import { displayNameField } from '../services/users.ts';
 
 const settingsInput = z.object({
-  displayName: z.string().trim().min(1, 'Enter your name.').max(100, 'Name must be at most 100 characters.'),
+  displayName: displayNameField,
   timeZone: z.string().trim().refine(isValidTimeZone, 'Choose a valid time zone.'),
 });
 
@@ -28,7 +30,12 @@ export default async function accountRoutes(app: FastifyInstance) {
       const errors: Record<string, string> = {};
       for (const issue of parsed.error?.issues ?? []) errors[String(issue.path[0])] ??= issue.message;
       reply.code(422);
-      return reply.page('pages/account', { title: 'Account', values: body, errors, timeZones });
+      return reply.page('pages/account', {
+        title: 'Account',
+        values: withoutControlCharacters(body),
+        errors,
+        timeZones,
+      });
     }
     await app.services.users.updateSettings(request.user.id, parsed.data);
     request.session.flash = { kind: 'info', message: 'Settings saved.' };

@@ -1,13 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import {
+  CONTROL_CHARACTER_MESSAGE,
+  hasControlCharacters,
+  withoutControlCharacters,
+} from '../services/form-text.ts';
 import { safeRedirectTarget } from '../services/safe-redirect.ts';
 import { listTimeZones } from '../services/time-zones.ts';
 import { EmailTakenError, signUpInput } from '../services/users.ts';
 
+const typed = (value: string) => !hasControlCharacters(value);
 const loginInput = z.object({
-  email: z.string().trim().max(254).default(''),
-  password: z.string().max(200).default(''),
-  next: z.string().optional(),
+  email: z
+    .string()
+    .trim()
+    .max(254, 'Email is too long.')
+    .refine(typed, CONTROL_CHARACTER_MESSAGE)
+    .default(''),
+  password: z.string().max(200, 'Password is too long.').refine(typed, CONTROL_CHARACTER_MESSAGE).default(''),
+  next: z.unknown().optional(),
 });
 
 const attemptLimit = { max: 10, timeWindow: '1 minute' };
@@ -34,7 +45,11 @@ export default async function authRoutes(app: FastifyInstance) {
   app.post('/signup', { config: { rateLimit: attemptLimit } }, async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, string>;
     const parsed = signUpInput.safeParse(body);
-    const values = { email: body.email ?? '', displayName: body.displayName ?? '', timeZone: body.timeZone };
+    const values = withoutControlCharacters({
+      email: body.email ?? '',
+      displayName: body.displayName ?? '',
+      timeZone: body.timeZone,
+    });
     if (!parsed.success) {
       reply.code(422);
       return reply.page('pages/signup', {
@@ -65,12 +80,23 @@ export default async function authRoutes(app: FastifyInstance) {
   app.get('/login', async (request, reply) => {
     const next = safeNext((request.query as { next?: string }).next);
     if (request.user) return reply.redirect(next, 303);
-    return reply.page('pages/login', { title: 'Log in', email: '', next, error: undefined });
+    return reply.page('pages/login', { title: 'Log in', email: '', next, error: undefined, errors: {} });
   });
 
   app.post('/login', { config: { rateLimit: attemptLimit } }, async (request, reply) => {
-    const parsed = loginInput.safeParse(request.body ?? {});
-    const input = parsed.success ? parsed.data : { email: '', password: '', next: undefined };
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const parsed = loginInput.safeParse(body);
+    if (!parsed.success) {
+      reply.code(422);
+      return reply.page('pages/login', {
+        title: 'Log in',
+        email: typeof body.email === 'string' ? withoutControlCharacters({ email: body.email }).email : '',
+        next: safeNext(body.next),
+        error: 'Please fix the highlighted fields.',
+        errors: fieldErrors(parsed.error),
+      });
+    }
+    const input = parsed.data;
     const next = safeNext(input.next);
     const user =
       input.email && input.password
@@ -84,6 +110,7 @@ export default async function authRoutes(app: FastifyInstance) {
         email: input.email,
         next,
         error: 'Email or password is incorrect.',
+        errors: {},
       });
     }
     // A fresh session id at login defeats session fixation.

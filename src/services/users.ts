@@ -2,6 +2,7 @@ import { UniqueIntegrityConstraintViolationError } from 'slonik';
 import { z } from 'zod';
 import type { DatabasePool } from './db/pool.ts';
 import { sql } from './db/sql.ts';
+import { CONTROL_CHARACTER_MESSAGE, hasControlCharacters } from './form-text.ts';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.ts';
 import { isValidTimeZone } from './time-zones.ts';
 
@@ -15,18 +16,27 @@ export type User = z.infer<typeof userRow>;
 
 const credentialsRow = userRow.extend({ password_hash: z.string() });
 
+export const displayNameField = z
+  .string()
+  .trim()
+  .min(1, 'Enter your name.')
+  .max(100, 'Name must be at most 100 characters.')
+  .refine((value) => !hasControlCharacters(value), CONTROL_CHARACTER_MESSAGE);
+
 export const signUpInput = z.object({
   email: z
     .string()
     .trim()
     .toLowerCase()
     .max(254, 'Email is too long.')
+    .refine((value) => !hasControlCharacters(value), CONTROL_CHARACTER_MESSAGE)
     .pipe(z.email({ message: 'Enter a valid email address.' })),
   password: z
     .string()
     .min(10, 'Password must be at least 10 characters.')
-    .max(200, 'Password must be at most 200 characters.'),
-  displayName: z.string().trim().min(1, 'Enter your name.').max(100, 'Name must be at most 100 characters.'),
+    .max(200, 'Password must be at most 200 characters.')
+    .refine((value) => !hasControlCharacters(value), CONTROL_CHARACTER_MESSAGE),
+  displayName: displayNameField,
   timeZone: z.string().trim().refine(isValidTimeZone, 'Choose a valid time zone.').catch('UTC'),
 });
 export type SignUpInput = z.infer<typeof signUpInput>;

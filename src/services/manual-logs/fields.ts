@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CONTROL_CHARACTER_MESSAGE, hasControlCharacters } from '../form-text.ts';
 import { isLocalDate, isLocalTime, type LocalDate, localDateOf } from '../local-time.ts';
 
 export const NOTE_MAX = 1000;
@@ -12,8 +13,16 @@ export interface FormContext {
 
 export type FormResult<T> = { ok: true; value: T } | { ok: false; errors: Record<string, string> };
 
-// Form fields arrive as strings (or not at all); blank optional fields mean "not given".
-const text = z.preprocess((value) => (typeof value === 'string' ? value.trim() : ''), z.string());
+// Form fields arrive as strings (or not at all); blank optional fields mean "not given". A field with
+// control characters is refused first, whatever else it holds.
+function trimmedText(multiline: boolean) {
+  return z.preprocess(
+    (value) => (typeof value === 'string' ? value.trim() : ''),
+    z.string().refine((value) => !hasControlCharacters(value, { multiline }), CONTROL_CHARACTER_MESSAGE),
+  );
+}
+
+export const text = trimmedText(false);
 
 export function dateField(label: string, today: LocalDate) {
   return text
@@ -41,7 +50,7 @@ export function scoreField(label: string) {
     .transform((value) => (value === '' ? null : Number(value)));
 }
 
-export const noteField = text
+export const noteField = trimmedText(true)
   .refine((value) => value.length <= NOTE_MAX, `Keep the note to ${NOTE_MAX} characters or fewer.`)
   .transform((value) => (value === '' ? null : value));
 

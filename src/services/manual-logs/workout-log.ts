@@ -12,6 +12,7 @@ import {
   type Owner,
   parseForm,
   scoreField,
+  text,
   timeField,
 } from './fields.ts';
 
@@ -44,15 +45,13 @@ function workoutSchema(context: FormContext) {
   return z.object({
     date: dateField('date', context.today),
     startTime: timeField('start time'),
-    activity: z
-      .preprocess((value) => (typeof value === 'string' ? value.trim() : ''), z.string())
+    activity: text
       .refine((value) => value !== '', 'Enter the activity, for example "Running".')
       .refine(
         (value) => value.length <= ACTIVITY_MAX,
         `Keep the activity to ${ACTIVITY_MAX} characters or fewer.`,
       ),
-    durationMinutes: z
-      .preprocess((value) => (typeof value === 'string' ? value.trim() : ''), z.string())
+    durationMinutes: text
       .refine((value) => /^-?\d+$/.test(value), 'Enter the duration as a whole number of minutes.')
       .transform(Number)
       .refine((value) => value > 0, 'Duration must be more than 0 minutes.')
