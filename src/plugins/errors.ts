@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { routedPath } from './routed-path.ts';
 
 const messages: Record<number, { title: string; message: string }> = {
   400: {
@@ -21,7 +22,8 @@ const messages: Record<number, { title: string; message: string }> = {
 };
 
 function wantsJson(request: FastifyRequest): boolean {
-  return request.url.startsWith('/internal/') || request.url.startsWith('/webhooks/');
+  const path = routedPath(request);
+  return path.startsWith('/internal/') || path.startsWith('/webhooks/');
 }
 
 async function sendError(request: FastifyRequest, reply: FastifyReply, statusCode: number, detail?: string) {

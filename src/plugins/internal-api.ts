@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { createBearerTokenCheck } from '../services/bearer-token.ts';
+import { routedPath } from './routed-path.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,10 +12,9 @@ declare module 'fastify' {
 
 export const INTERNAL_PREFIX = '/internal';
 
-function isInternal(url: string): boolean {
-  return (
-    url === INTERNAL_PREFIX || url.startsWith(`${INTERNAL_PREFIX}/`) || url.startsWith(`${INTERNAL_PREFIX}?`)
-  );
+export function isInternal(request: FastifyRequest): boolean {
+  const path = routedPath(request);
+  return path === INTERNAL_PREFIX || path.startsWith(`${INTERNAL_PREFIX}/`);
 }
 
 // The internal API is for services, not browsers: bearer token only (compared in constant time), and
@@ -24,7 +24,7 @@ async function internalApiPlugin(app: FastifyInstance, options: { token: string 
   const authorized = createBearerTokenCheck(options.token);
 
   app.addHook('onRequest', async (request) => {
-    if (isInternal(request.url)) delete request.headers.cookie;
+    if (isInternal(request)) delete request.headers.cookie;
   });
 
   app.decorate('requireInternalToken', async (request: FastifyRequest, reply: FastifyReply) => {

@@ -1,4 +1,6 @@
+import Fastify from 'fastify';
 import t from 'tap';
+import { isInternal } from '../../src/plugins/internal-api.ts';
 import { BrowserSession, signUp } from '../support/browser-session.ts';
 import {
   answerConsent,
@@ -71,6 +73,47 @@ t.test('a session cookie alone is refused', async (t) => {
   const response = await call(app, '/internal/whoop/disconnect', { userId }, { cookie });
   t.equal(response.statusCode, 401);
   t.equal(response.headers['set-cookie'], undefined, 'no session is touched');
+});
+
+t.test(
+  'percent-encoded paths are the internal API too: matched on the routed path (defect 10.12)',
+  async (t) => {
+    const app = await setUp(t);
+    const browser = new BrowserSession(app.app);
+    await signUp(browser, { email: 'encoded@example.com' });
+    const userId = await userIdOf(app, 'encoded@example.com');
+    const cookie = [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    for (const url of [
+      '/%69nternal/whoop/disconnect',
+      '/%69%6Eternal/whoop/disconnect',
+      '/internal/whoop/%64isconnect',
+    ]) {
+      const response = await call(app, url, { userId }, { cookie });
+      t.equal(response.statusCode, 401, `${url}: the bearer token is required`);
+      t.equal(response.headers['set-cookie'], undefined, `${url}: the session cookie is not even read`);
+      t.match(response.json(), { error: 'Unauthorized' });
+    }
+    const unknown = await call(app, '/%69nternal/whoop/nothing-here', {}, { ...bearer, cookie });
+    t.equal(unknown.statusCode, 404);
+    t.match(unknown.json(), { error: 'Not Found' }, 'an unknown internal path answers JSON, not a page');
+    t.equal((await integrationsCard(browser)).status, 'disconnected', 'nothing changed for the person');
+  },
+);
+
+t.test('the internal check sees the path the router decoded, not the raw URL', async (t) => {
+  const app = Fastify();
+  app.get('/internal/whoop/status', async (request) => ({ internal: isInternal(request) }));
+  app.get('/sleep', async (request) => ({ internal: isInternal(request) }));
+  for (const [url, internal] of [
+    ['/internal/whoop/status', true],
+    ['/%69nternal/whoop/status', true],
+    ['/internal/whoop/%73tatus?x=1', true],
+    ['/sleep?next=/internal/whoop/status', false],
+  ] as const) {
+    const response = await app.inject({ method: 'GET', url });
+    t.same(response.json(), { internal }, url);
+  }
+  await app.close();
 });
 
 t.test('malformed bodies are refused with a JSON 400 (or 415 when not JSON)', async (t) => {
