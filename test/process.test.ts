@@ -1,6 +1,14 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -81,4 +89,54 @@ t.test('a worker-only process serves /metrics and /healthz on WORKER_METRICS_POR
   child.kill('SIGTERM');
   const [code] = (await closed) as [number | null];
   t.equal(code, 0);
+});
+
+t.test('the npm start scripts read .env from the working directory', async (t) => {
+  const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
+  for (const name of ['start', 'start:web', 'start:worker', 'migrate', 'tokens:rotate']) {
+    t.match(
+      scripts[name],
+      /^node --env-file-if-exists=\.env /,
+      `npm run ${name} loads .env when there is one`,
+    );
+  }
+  // An operator's checkout: package.json and the code, with the settings in .env only.
+  const database = await createTestDatabase(t);
+  const home = mkdtempSync(path.join(os.tmpdir(), 'health-dotenv-'));
+  t.teardown(() => rmSync(home, { recursive: true, force: true }));
+  copyFileSync('package.json', path.join(home, 'package.json'));
+  for (const entry of ['src', 'sql', 'node_modules'])
+    symlinkSync(path.resolve(entry), path.join(home, entry));
+  const port = await freePort();
+  writeFileSync(
+    path.join(home, '.env'),
+    [
+      'NODE_ENV=development',
+      `PORT=${port}`,
+      `DATABASE_URL=${database.url}`,
+      'FEATURE_WHOOP_INTEGRATION=false',
+      'LOG_LEVEL=info',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn('npm', ['run', '--silent', 'start:web'], {
+    cwd: home,
+    env: { PATH: process.env.PATH ?? '', HOME: home },
+    stdio: ['ignore', 'pipe', 'inherit'],
+    // Its own process group: npm and the app it starts are stopped together.
+    detached: true,
+  });
+  const group = -(child.pid ?? 0);
+  t.teardown(() => child.exitCode === null && process.kill(group, 'SIGKILL'));
+  await new Promise<void>((resolve) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.includes('Server listening')) resolve();
+    });
+  });
+  const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+  t.equal(ready.status, 200, 'listening on the PORT from .env, on the DATABASE_URL from .env');
+  const closed = once(child, 'close');
+  process.kill(group, 'SIGTERM');
+  await closed;
 });
