@@ -1,5 +1,5 @@
 import { type Runner, run, Logger as WorkerLogger } from 'graphile-worker';
-import { buildTaskList, crontab } from './jobs/index.ts';
+import { buildTaskList, crontabFor } from './jobs/index.ts';
 import type { Services } from './services/index.ts';
 import type { Logger } from './services/logger.ts';
 
@@ -28,7 +28,7 @@ export async function startWorker(deps: WorkerDeps): Promise<Runner> {
     pollInterval: 1000,
     logger: workerLogger(deps.logger),
     taskList: buildTaskList(deps.services),
-    crontab,
+    crontab: crontabFor({ whoop: deps.services.whoopSync.enabled }),
   });
   // A worker killed mid-sync leaves its job locked for hours: hand such jobs to the live workers now.
   await deps.services.whoopSync.recoverInterrupted().catch((error: unknown) => {

@@ -5,19 +5,27 @@ import { PURGE_EXPIRED_SESSIONS, purgeExpiredSessionsTask } from './purge-expire
 import { WHOOP_SYNC_TASK, whoopSyncTask } from './whoop-sync.ts';
 import { WHOOP_SYNC_TICK, whoopSyncTickTask } from './whoop-sync-tick.ts';
 
+// With the WHOOP feature off, its tasks are not registered: WHOOP jobs left from before wait in the
+// queue (no worker takes a task it does not know, so none fails) until the feature is on again.
 export function buildTaskList(services: Services): TaskList {
   return {
     [PURGE_EXPIRED_SESSIONS]: purgeExpiredSessionsTask({ sessions: services.sessions }),
     [PURGE_EXPIRED_OAUTH_STATES]: purgeExpiredOAuthStatesTask({ whoop: services.whoop }),
-    [WHOOP_SYNC_TASK]: whoopSyncTask({ whoopSync: services.whoopSync }),
-    [WHOOP_SYNC_TICK]: whoopSyncTickTask({ whoopSync: services.whoopSync }),
+    ...(services.whoopSync.enabled
+      ? {
+          [WHOOP_SYNC_TASK]: whoopSyncTask({ whoopSync: services.whoopSync }),
+          [WHOOP_SYNC_TICK]: whoopSyncTickTask({ whoopSync: services.whoopSync }),
+        }
+      : {}),
   };
 }
 
 // Crontab times are UTC (graphile-worker has no zone support).
-export const crontab = [
-  `17 * * * * ${PURGE_EXPIRED_SESSIONS}`,
-  `47 * * * * ${PURGE_EXPIRED_OAUTH_STATES}`,
-  // Every minute: enqueue the connections whose next_sync_at (SYNC_SCHEDULE in SYNC_TIMEZONE) has come.
-  `* * * * * ${WHOOP_SYNC_TICK}`,
-].join('\n');
+export function crontabFor(options: { whoop: boolean }): string {
+  return [
+    `17 * * * * ${PURGE_EXPIRED_SESSIONS}`,
+    `47 * * * * ${PURGE_EXPIRED_OAUTH_STATES}`,
+    // Every minute: enqueue the connections whose next_sync_at (SYNC_SCHEDULE in SYNC_TIMEZONE) has come.
+    ...(options.whoop ? [`* * * * * ${WHOOP_SYNC_TICK}`] : []),
+  ].join('\n');
+}

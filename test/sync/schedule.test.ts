@@ -2,7 +2,7 @@
 // connections that are due, spaced out, and moves them to their next slot.
 import t from 'tap';
 import { z } from 'zod';
-import { crontab } from '../../src/jobs/index.ts';
+import { crontabFor } from '../../src/jobs/index.ts';
 import { sql } from '../../src/services/db/sql.ts';
 import { nextScheduledAt, spacingMs } from '../../src/services/whoop/sync/schedule.ts';
 import {
@@ -63,7 +63,7 @@ t.test('the next sync time follows the cron schedule in the configured zone', as
     '2026-03-08T22:00:00.000Z',
     '18:00 EDT is 22:00 UTC',
   );
-  t.match(crontab, /^\* \* \* \* \* whoop_sync_tick$/m, 'the tick runs every minute');
+  t.match(crontabFor({ whoop: true }), /^\* \* \* \* \* whoop_sync_tick$/m, 'the tick runs every minute');
 });
 
 t.test('the tick enqueues exactly the due connections, spread out', async (t) => {

@@ -88,6 +88,8 @@ export function createWhoopSync(deps: WhoopSyncDeps) {
   }
 
   return {
+    /** False when the WHOOP feature is off (or WHOOP is not configured): nothing is scheduled or run. */
+    enabled: runner !== undefined,
     /** The engine itself, for benchmarks and tests that drive passes directly. */
     engine,
     nextSyncAfter: scheduler.nextAfter,
@@ -132,6 +134,8 @@ export function createWhoopSync(deps: WhoopSyncDeps) {
 
     /** The frequent tick: release runs of dead workers, then enqueue the connections that are due. */
     async tick(now?: Date) {
+      // Off means off: nothing is enqueued that no worker would run. The schedule resumes when it is on.
+      if (!runner) return { resumed: [], closed: [], enqueued: [], joined: [] };
       const recovered = runner ? await runner.recoverInterrupted() : { resumed: [], closed: [] };
       const scheduled = await scheduler.tick(now);
       return { ...recovered, ...scheduled };
