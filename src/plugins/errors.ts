@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { safeRedirectTarget } from '../services/safe-redirect.ts';
 import { routedPath } from './routed-path.ts';
 
 const messages: Record<number, { title: string; message: string }> = {
@@ -26,6 +27,25 @@ function wantsJson(request: FastifyRequest): boolean {
   return path.startsWith('/internal/') || path.startsWith('/webhooks/');
 }
 
+/** The id of the element htmx swaps into ("div#whoop-card" -> "whoop-card"), when it is a plain one. */
+function htmxTargetId(request: FastifyRequest): string | undefined {
+  const header = request.headers['hx-target'];
+  const match = typeof header === 'string' ? /#([A-Za-z][\w-]{0,63})$/.exec(header) : null;
+  return match?.[1];
+}
+
+/** The page the person is on (htmx says which), as a same-site path to reload. */
+function currentPage(request: FastifyRequest, publicBaseUrl: string): string {
+  const header = request.headers['hx-current-url'];
+  if (typeof header !== 'string') return '/';
+  try {
+    const url = new URL(header);
+    return safeRedirectTarget(`${url.pathname}${url.search}`, publicBaseUrl);
+  } catch {
+    return '/';
+  }
+}
+
 async function sendError(request: FastifyRequest, reply: FastifyReply, statusCode: number, detail?: string) {
   const known = messages[statusCode] ?? messages[400];
   const isServerError = statusCode >= 500;
@@ -35,6 +55,23 @@ async function sendError(request: FastifyRequest, reply: FastifyReply, statusCod
     : (detail ?? known?.message ?? 'The request failed.');
   reply.code(statusCode);
   if (wantsJson(request)) return reply.send({ error: title, message, requestId: request.id });
+  if (request.isHtmx) {
+    // A whole page swapped into a card would nest the layout. An expired form or session is mended by a
+    // fresh page; anything else shows its message where the fragment would have gone.
+    const publicBaseUrl = request.server.config.publicBaseUrl;
+    if (statusCode === 403) return reply.header('hx-refresh', 'true').send('');
+    if (statusCode === 401) {
+      const next = encodeURIComponent(currentPage(request, publicBaseUrl));
+      return reply.header('hx-redirect', `/login?next=${next}`).send('');
+    }
+    return reply.page('partials/htmx-error', {
+      title,
+      message,
+      statusCode,
+      targetId: htmxTargetId(request),
+      reloadHref: currentPage(request, publicBaseUrl),
+    });
+  }
   return reply.page('pages/error', { title, message, statusCode });
 }
 

@@ -40,6 +40,14 @@ async function viewPlugin(app: FastifyInstance) {
   app.addHook('onRequest', async (request) => {
     request.isHtmx = request.headers['hx-request'] === 'true';
   });
+  // Pages answer htmx with a fragment and browsers with the whole page: caches must keep them apart.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (!String(reply.getHeader('content-type') ?? '').startsWith('text/html')) return payload;
+    const vary = String(reply.getHeader('vary') ?? '');
+    if (!/(^|,)\s*hx-request\s*(,|$)/i.test(vary))
+      reply.header('vary', vary ? `${vary}, HX-Request` : 'HX-Request');
+    return payload;
+  });
 
   // Every template sees the same shell data; csrf() is lazy so pages without forms create no session.
   app.decorateReply(
