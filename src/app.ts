@@ -34,12 +34,22 @@ export interface AppDeps {
   internalApiToken?: string | undefined;
 }
 
+/**
+ * TRUST_PROXY as Fastify takes it. A hop count trusts that many proxies in front of the socket (this
+ * Fastify treats a bare number as "trust nothing"); addresses trust exactly those proxies.
+ */
+function fastifyTrustProxy(setting: Config['trustProxy']) {
+  if (setting === false) return false;
+  if (typeof setting === 'number') return (_address: string, hop: number) => hop < setting;
+  return [...setting];
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     genReqId: requestIdFrom,
     requestIdHeader: false,
-    trustProxy: deps.config.trustProxy,
+    trustProxy: fastifyTrustProxy(deps.config.trustProxy),
   });
 
   // Cross-cutting plugins, in dependency order.

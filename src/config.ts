@@ -20,6 +20,47 @@ const httpUrl = z
 
 const optionalHttpUrl = optionalText.pipe(httpUrl.optional());
 
+/** Where WHOOP sends the browser back; WHOOP_REDIRECT_URI must be this path on PUBLIC_BASE_URL. */
+export const WHOOP_CALLBACK_PATH = '/integrations/whoop/callback';
+
+// As Fastify's trustProxy takes it, minus `true`, which would believe any client's X-Forwarded-For:
+// a number of proxy hops in front of the app, or the proxies' addresses / CIDR ranges.
+const trustProxySetting = optionalText.pipe(
+  z
+    .string()
+    .transform((value, context): false | number | string[] => {
+      const text = value.toLowerCase();
+      if (['false', '0', 'no', 'off'].includes(text)) return false;
+      if (['true', 'yes', 'on'].includes(text)) {
+        context.addIssue({
+          code: 'custom',
+          message:
+            '"true" would trust any client\'s X-Forwarded-For; give the number of proxies in front of the app (e.g. 1) or their addresses (e.g. 10.0.0.5,10.0.1.0/24)',
+        });
+        return z.NEVER;
+      }
+      if (/^\d+$/.test(text)) return Number(text);
+      const addresses = value.split(',').map((part) => part.trim());
+      if (
+        addresses.every(
+          (part) =>
+            /^[0-9a-f.:]+(\/\d{1,3})?$/i.test(part) ||
+            part === 'loopback' ||
+            part === 'linklocal' ||
+            part === 'uniquelocal',
+        )
+      ) {
+        return addresses;
+      }
+      context.addIssue({
+        code: 'custom',
+        message: 'must be a number of hops or a comma-separated list of addresses',
+      });
+      return z.NEVER;
+    })
+    .optional(),
+);
+
 function isCronExpression(value: string): boolean {
   try {
     CronExpressionParser.parse(value, { tz: 'UTC' });
@@ -56,7 +97,8 @@ const envSchema = z.object({
   SESSION_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   INTERNAL_API_TOKEN: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   LOG_LEVEL: z.enum(logLevels).default('info'),
-  TRUST_PROXY: optionalText.pipe(booleanFlag.optional()),
+  TRUST_PROXY: trustProxySetting,
+  INSECURE_ALLOW_PLAIN_HTTP: optionalText.pipe(booleanFlag.optional()),
   METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   FEATURE_WHOOP_INTEGRATION: optionalText.pipe(booleanFlag.optional()),
@@ -100,7 +142,8 @@ export interface Config {
   readonly sessionSecret: string | undefined;
   readonly internalApiToken: string | undefined;
   readonly cookieSecure: boolean;
-  readonly trustProxy: boolean;
+  /** Fastify's trustProxy: false, a hop count, or the proxies' addresses */
+  readonly trustProxy: false | number | readonly string[];
   readonly metricsToken: string | undefined;
   readonly workerMetricsPort: number;
   readonly whoop: {
@@ -152,6 +195,9 @@ const hints: Record<string, string> = {
   WHOOP_CLIENT_SECRET: 'from the WHOOP developer dashboard (or set FEATURE_WHOOP_INTEGRATION=false)',
   WHOOP_REDIRECT_URI: 'registered redirect, e.g. https://health.example.com/integrations/whoop/callback',
   TOKEN_ENCRYPTION_KEYS: 'set KMS_KEY_ID (AWS KMS) or TOKEN_ENCRYPTION_KEYS=v1:<32 random bytes, base64>',
+  METRICS_TOKEN: 'random string of at least 16 characters, sent by Prometheus as a bearer token',
+  TRUST_PROXY: 'behind one reverse proxy: TRUST_PROXY=1',
+  INSECURE_ALLOW_PLAIN_HTTP: 'only for a private network without TLS',
 };
 
 function describe(name: string, problem: string): string {
@@ -173,6 +219,27 @@ function productionProblems(env: Env, whoopEnabled: boolean): string[] {
   }
   if (whoopEnabled && !env.KMS_KEY_ID && !env.TOKEN_ENCRYPTION_KEYS) {
     problems.push(describe('TOKEN_ENCRYPTION_KEYS', 'a token key provider is required in production'));
+  }
+  if (env.METRICS_TOKEN === undefined) {
+    problems.push(describe('METRICS_TOKEN', 'required in production: /metrics would be public'));
+  }
+  if (!env.INSECURE_ALLOW_PLAIN_HTTP) {
+    const urls: Array<keyof Env> = ['PUBLIC_BASE_URL', 'KMS_ENDPOINT'];
+    if (whoopEnabled) urls.push('WHOOP_REDIRECT_URI', 'WHOOP_OAUTH_BASE_URL', 'WHOOP_API_BASE_URL');
+    for (const name of urls) {
+      const value = env[name];
+      if (typeof value === 'string' && !value.startsWith('https://')) {
+        problems.push(describe(name, 'must be an https:// URL in production'));
+      }
+    }
+  }
+  if (whoopEnabled && env.WHOOP_REDIRECT_URI && env.PUBLIC_BASE_URL) {
+    const expected = `${env.PUBLIC_BASE_URL}${WHOOP_CALLBACK_PATH}`;
+    if (env.WHOOP_REDIRECT_URI !== expected) {
+      problems.push(
+        describe('WHOOP_REDIRECT_URI', `must be ${expected} (PUBLIC_BASE_URL and the callback path)`),
+      );
+    }
   }
   return problems;
 }
@@ -219,7 +286,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       mode,
       clientId: env.WHOOP_CLIENT_ID,
       clientSecret: env.WHOOP_CLIENT_SECRET,
-      redirectUri: env.WHOOP_REDIRECT_URI ?? `${publicBaseUrl}/integrations/whoop/callback`,
+      redirectUri: env.WHOOP_REDIRECT_URI ?? `${publicBaseUrl}${WHOOP_CALLBACK_PATH}`,
       oauthBaseUrl: env.WHOOP_OAUTH_BASE_URL,
       apiBaseUrl: env.WHOOP_API_BASE_URL,
       simulatorPort: env.WHOOP_SIMULATOR_PORT,

@@ -1,6 +1,7 @@
 import oauth2, { type OAuth2Namespace } from '@fastify/oauth2';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { WHOOP_CALLBACK_PATH } from '../config.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -10,7 +11,7 @@ declare module 'fastify' {
 }
 
 export const STATE_COOKIE = 'whoop-oauth-state';
-export const CALLBACK_PATH = '/integrations/whoop/callback';
+export const CALLBACK_PATH = WHOOP_CALLBACK_PATH;
 
 // @fastify/oauth2 builds the authorize URL (response_type, client_id, redirect_uri, scope, state).
 // It keeps state and PKCE verifier in cookies by design; here the state comes from the database

@@ -62,6 +62,7 @@ t.test('production never generates a key', async (t) => {
     SESSION_SECRET: 'x'.repeat(32),
     INTERNAL_API_TOKEN: 'y'.repeat(32),
     PUBLIC_BASE_URL: 'https://health.example.com',
+    METRICS_TOKEN: 'm'.repeat(32),
     FEATURE_WHOOP_INTEGRATION: 'false',
   });
   const keys = openTokenKeys(config, captureLogs('info').logger);
