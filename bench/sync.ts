@@ -74,7 +74,7 @@ async function link(services: Services, sim: WhoopSimulator, index: number): Pro
   const code = new URL(consent.headers.get('location') ?? '').searchParams.get('code') ?? '';
   const linked = await services.whoop.exchangeCode({ userId: user.id, code });
   const run = await services.whoopSync.request({ userId: user.id, trigger: 'manual' });
-  if (run.outcome === 'refused') throw new Error('link refused');
+  if (run.outcome === 'refused' || run.outcome === 'cooldown') throw new Error(`sync ${run.outcome}`);
   return { connectionId: linked.connectionId, userId: user.id, memberId: member.userId, runId: run.runId };
 }
 

@@ -113,6 +113,7 @@ const envSchema = z.object({
   WHOOP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   WHOOP_BACKFILL_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   SYNC_LOOKBACK_DAYS: z.coerce.number().int().min(0).max(60).default(3),
+  SYNC_NOW_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(86_400).default(120),
   SYNC_SCHEDULE: z
     .string()
     .trim()
@@ -168,6 +169,8 @@ export interface Config {
     readonly rateLimitPerMinute: number;
     readonly rateLimitPerDay: number;
     readonly requestTimeoutMs: number;
+    /** Sync now starts a new run at most once per connection per this period (pressing again joins) */
+    readonly manualCooldownMs: number;
   };
   readonly tokenEncryption: {
     readonly keyringSpec: string | undefined;
@@ -299,6 +302,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       rateLimitPerMinute: env.WHOOP_RATE_LIMIT_PER_MINUTE,
       rateLimitPerDay: env.WHOOP_RATE_LIMIT_PER_DAY,
       requestTimeoutMs: env.WHOOP_REQUEST_TIMEOUT_MS,
+      manualCooldownMs: env.SYNC_NOW_COOLDOWN_SECONDS * 1000,
     }),
     tokenEncryption: Object.freeze({
       keyringSpec: env.TOKEN_ENCRYPTION_KEYS,

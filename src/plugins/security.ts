@@ -1,6 +1,5 @@
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -31,8 +30,7 @@ async function securityPlugin(app: FastifyInstance) {
     strictTransportSecurity: config.cookieSecure,
   });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
-  // Per-route limits only (login, sign-up); see each route's config.rateLimit.
-  await app.register(rateLimit, { global: false });
+  // Login and sign-up are throttled by services.signIn, with counters in PostgreSQL.
 }
 
 export default fp(securityPlugin, { name: 'security', fastify: '5.x', dependencies: ['services'] });

@@ -21,7 +21,12 @@ const loginInput = z.object({
   next: z.unknown().optional(),
 });
 
-const attemptLimit = { max: 10, timeWindow: '1 minute' };
+function throttledMessage(seconds: number, scope: 'address' | 'account'): string {
+  const wait = seconds > 90 ? `${Math.ceil(seconds / 60)} minutes` : `${seconds} seconds`;
+  return scope === 'account'
+    ? `Too many failed attempts for this account. Try again in ${wait}.`
+    : `Too many attempts from your network. Try again in ${wait}.`;
+}
 
 function fieldErrors(error: z.ZodError): Record<string, string> {
   const errors: Record<string, string> = {};
@@ -42,7 +47,7 @@ export default async function authRoutes(app: FastifyInstance) {
     return reply.page('pages/signup', { title: 'Sign up', values: {}, errors: {}, timeZones });
   });
 
-  app.post('/signup', { config: { rateLimit: attemptLimit } }, async (request, reply) => {
+  app.post('/signup', async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, string>;
     const parsed = signUpInput.safeParse(body);
     const values = withoutControlCharacters({
@@ -60,7 +65,17 @@ export default async function authRoutes(app: FastifyInstance) {
       });
     }
     try {
-      const user = await app.services.users.signUp(parsed.data);
+      const result = await app.services.signIn.signUp({ ...parsed.data, address: request.ip });
+      if (result.outcome === 'throttled') {
+        reply.code(429).header('retry-after', String(result.retryAfterSeconds));
+        return reply.page('pages/signup', {
+          title: 'Sign up',
+          values,
+          errors: { form: throttledMessage(result.retryAfterSeconds, result.scope) },
+          timeZones,
+        });
+      }
+      const { user } = result;
       await request.session.regenerate();
       request.session.userId = user.id;
       request.log.info({ userId: user.id }, 'account created');
@@ -83,7 +98,7 @@ export default async function authRoutes(app: FastifyInstance) {
     return reply.page('pages/login', { title: 'Log in', email: '', next, error: undefined, errors: {} });
   });
 
-  app.post('/login', { config: { rateLimit: attemptLimit } }, async (request, reply) => {
+  app.post('/login', async (request, reply) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const parsed = loginInput.safeParse(body);
     if (!parsed.success) {
@@ -98,21 +113,24 @@ export default async function authRoutes(app: FastifyInstance) {
     }
     const input = parsed.data;
     const next = safeNext(input.next);
-    const user =
-      input.email && input.password
-        ? await app.services.users.authenticate(input.email, input.password)
-        : null;
-    if (!user) {
-      request.log.info('login refused');
-      reply.code(401);
+    const result = await app.services.signIn.logIn({ ...input, address: request.ip });
+    if (result.outcome !== 'logged_in') {
+      request.log.info({ reason: result.outcome }, 'login refused');
+      if (result.outcome === 'throttled')
+        reply.code(429).header('retry-after', String(result.retryAfterSeconds));
+      else reply.code(401);
       return reply.page('pages/login', {
         title: 'Log in',
         email: input.email,
         next,
-        error: 'Email or password is incorrect.',
+        error:
+          result.outcome === 'throttled'
+            ? throttledMessage(result.retryAfterSeconds, result.scope)
+            : 'Email or password is incorrect.',
         errors: {},
       });
     }
+    const { user } = result;
     // A fresh session id at login defeats session fixation.
     await request.session.regenerate();
     request.session.userId = user.id;

@@ -110,6 +110,17 @@ export default async function integrationRoutes(app: FastifyInstance) {
     );
 
     pages.post('/integrations/whoop/connect', async (request, reply) => {
+      const user = request.user;
+      if (!user) throw new Error('requireUser let an anonymous request through');
+      const attempt = await app.services.authThrottle.connectAttempt(user.id);
+      if (!attempt.allowed) {
+        const minutes = Math.ceil(attempt.retryAfterSeconds / 60);
+        request.session.flash = {
+          kind: 'error',
+          message: `Too many attempts to connect WHOOP. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+        };
+        return reply.redirect('/integrations', 303);
+      }
       if (!configured) {
         request.session.flash = { kind: 'error', message: 'WHOOP is not configured on this server.' };
         return reply.redirect('/integrations', 303);
@@ -143,6 +154,7 @@ export default async function integrationRoutes(app: FastifyInstance) {
         userId: user.id,
         trigger: 'manual',
         requestId: request.id,
+        cooldownMs: app.config.sync.manualCooldownMs,
       });
       const why =
         result.outcome === 'refused' && result.status === 'reauth_required'
@@ -151,7 +163,12 @@ export default async function integrationRoutes(app: FastifyInstance) {
       const refused =
         result.outcome === 'refused'
           ? { kind: 'error' as const, text: `WHOOP is ${why}: nothing to sync.` }
-          : undefined;
+          : result.outcome === 'cooldown'
+            ? {
+                kind: 'info' as const,
+                text: `WHOOP was synced moments ago. Sync now works again at ${when(result.availableAt, user.time_zone)?.text}.`,
+              }
+            : undefined;
       if (request.isHtmx) return renderCard(request, reply, 'partials/whoop-card', refused);
       if (refused) request.session.flash = { kind: 'error', message: refused.text };
       return reply.redirect('/integrations', 303);

@@ -31,6 +31,7 @@ const linkErrorStatus: Record<LinkErrorCode, number> = {
   account_linked_elsewhere: 409,
   different_account: 409,
   keys_unavailable: 503,
+  budget_spent: 429,
 };
 
 function fail(
@@ -154,6 +155,8 @@ export default async function internalRoutes(app: FastifyInstance) {
       const message = `The WHOOP connection is ${result.status}: nothing was queued.`;
       return fail(request, reply, 409, 'not_syncable', message, { status: result.status });
     }
+    // Only the page's Sync now has a cooldown; a service asking is never told to wait.
+    if (result.outcome === 'cooldown') throw new Error('an internal sync request got a cooldown');
     return reply.code(202).send({
       runId: result.runId,
       status: result.outcome === 'joined' ? result.status : 'queued',

@@ -1,4 +1,5 @@
 import type { Config } from '../config.ts';
+import { createAuthThrottle } from './auth-throttle.ts';
 import type { DatabasePool } from './db/pool.ts';
 import { createHealthService } from './health.ts';
 import { createHealthPages } from './health-pages/index.ts';
@@ -7,12 +8,14 @@ import { createSleepLog } from './manual-logs/sleep-log.ts';
 import { createWorkoutLog } from './manual-logs/workout-log.ts';
 import { createMetrics } from './metrics.ts';
 import { createSessionRepository } from './sessions.ts';
+import { createSignIn } from './sign-in.ts';
 import { createSyncHistory } from './sync-history.ts';
 import { createTokenKeysFromConfig, type TokenKeys } from './token-keys.ts';
 import { createUserService } from './users.ts';
 import { createWhoopClient } from './whoop/client.ts';
 import { createWhoopConnections } from './whoop/connections.ts';
 import { createOAuthStates } from './whoop/oauth-states.ts';
+import { createRateBudget } from './whoop/rate-budget.ts';
 import { type WhoopSettings, whoopSettingsFromConfig } from './whoop/settings.ts';
 import { createWhoopSync } from './whoop/sync/index.ts';
 import { createTokenRotation } from './whoop/token-rotation.ts';
@@ -47,6 +50,14 @@ export function createServices(deps: ServiceDeps) {
   const workoutLog = createWorkoutLog({ pool, now });
   const metrics = createMetrics({ pool });
   const whoopClient = whoopSettings ? createWhoopClient({ settings: whoopSettings, metrics }) : undefined;
+  // One WHOOP request budget for everything this process sends: syncs, code exchanges, revokes.
+  const whoopBudget = createRateBudget({
+    pool,
+    logger,
+    perMinute: config.sync.rateLimitPerMinute,
+    perDay: config.sync.rateLimitPerDay,
+    metrics,
+  });
   const whoopSync = createWhoopSync({
     pool,
     logger,
@@ -55,9 +66,14 @@ export function createServices(deps: ServiceDeps) {
     client: whoopClient,
     tokens: tokenStore,
     metrics,
+    budget: whoopBudget,
   });
+  const users = createUserService({ pool });
+  const authThrottle = createAuthThrottle({ pool });
   return {
-    users: createUserService({ pool }),
+    users,
+    authThrottle,
+    signIn: createSignIn({ users, throttle: authThrottle }),
     sessions: createSessionRepository({ pool, ttlMs: SESSION_TTL_MS }),
     health: createHealthService({ pool }),
     sleepLog,
@@ -71,6 +87,7 @@ export function createServices(deps: ServiceDeps) {
       client: whoopClient,
       states: createOAuthStates({ pool, vault: tokenKeys.vault }),
       tokens: tokenStore,
+      budget: whoopBudget,
       onLinked: whoopSync.onLinked,
     }),
     whoopSync,

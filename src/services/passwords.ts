@@ -8,11 +8,13 @@ const scryptAsync = promisify(scrypt) as (
   options: { N: number; r: number; p: number; maxmem: number },
 ) => Promise<Buffer>;
 
-const COST = 2 ** 15;
+// OWASP's minimum for scrypt (Password Storage Cheat Sheet): N = 2^17, r = 8, p = 1 (128 MiB, about
+// 0.4 s here). Hashes made with weaker parameters are replaced at the next successful login.
+const COST = 2 ** 17;
 const BLOCK_SIZE = 8;
 const PARALLELISM = 1;
 const KEY_LENGTH = 32;
-const MAX_MEMORY = 64 * 1024 * 1024;
+const MAX_MEMORY = 256 * 1024 * 1024;
 
 // Format: scrypt$N$r$p$salt(base64)$hash(base64): parameters travel with the hash so they can be raised later.
 export async function hashPassword(password: string): Promise<string> {
@@ -39,6 +41,12 @@ export async function verifyPassword(password: string, stored: string): Promise<
     maxmem: MAX_MEMORY,
   });
   return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/** True when `stored` was made with weaker parameters than new hashes get. */
+export function needsRehash(stored: string): boolean {
+  const [scheme, n, r, p] = stored.split('$');
+  return scheme !== 'scrypt' || Number(n) < COST || Number(r) < BLOCK_SIZE || Number(p) < PARALLELISM;
 }
 
 // Hashing a throwaway password keeps "unknown email" as slow as "wrong password".

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { DatabasePool } from './db/pool.ts';
 import { sql } from './db/sql.ts';
 import { CONTROL_CHARACTER_MESSAGE, hasControlCharacters } from './form-text.ts';
-import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.ts';
+import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import { isValidTimeZone } from './time-zones.ts';
 
 export const userRow = z.object({
@@ -77,6 +77,11 @@ export function createUserService(deps: { pool: DatabasePool }) {
         return null;
       }
       if (!(await verifyPassword(password, row.password_hash))) return null;
+      if (needsRehash(row.password_hash)) {
+        await pool.query(sql.typeAlias('void')`
+          UPDATE app_user SET password_hash = ${await hashPassword(password)}, updated_at = now() WHERE id = ${row.id}
+        `);
+      }
       const { password_hash: _ignored, ...user } = row;
       return user;
     },

@@ -14,7 +14,9 @@ import {
   WhoopUnavailableError,
 } from './client.ts';
 import type { OAuthStates } from './oauth-states.ts';
+import type { RateBudget } from './rate-budget.ts';
 import { WHOOP_REQUESTED_SCOPES, type WhoopAuthorizeEndpoint, type WhoopSettings } from './settings.ts';
+import { DayBudgetSpentError } from './sync/errors.ts';
 import type { SealedTokenRow, TokenStore } from './token-store.ts';
 
 export const PROVIDER = 'whoop';
@@ -35,7 +37,8 @@ export type LinkErrorCode =
   | 'profile_unreadable'
   | 'account_linked_elsewhere'
   | 'different_account'
-  | 'keys_unavailable';
+  | 'keys_unavailable'
+  | 'budget_spent';
 
 /** Why nothing was linked, in words a person can act on. Never carries a token or a code. */
 export class LinkError extends Error {
@@ -124,6 +127,8 @@ export interface WhoopConnectionDeps {
   client: WhoopClient | undefined;
   states: OAuthStates;
   tokens: TokenStore;
+  /** the app-wide request budget: link-time calls and revokes spend it like syncs do */
+  budget: RateBudget;
   /** Runs in the transaction that stores a link: the sync engine enqueues the first sync there. */
   onLinked?:
     | ((
@@ -135,7 +140,21 @@ export interface WhoopConnectionDeps {
 }
 
 export function createWhoopConnections(deps: WhoopConnectionDeps) {
-  const { pool, settings, client, states, tokens } = deps;
+  const { pool, settings, client, states, tokens, budget } = deps;
+
+  /** A slot of the shared budget for a call made while someone waits (link, disconnect). */
+  async function reserve(log: Logger): Promise<void> {
+    try {
+      await budget.acquire({ priority: 'interactive', log });
+    } catch (error) {
+      if (!(error instanceof DayBudgetSpentError)) throw error;
+      log.warn({ resumeAt: error.resumeAt }, 'whoop: the shared request budget is spent');
+      throw new LinkError(
+        'budget_spent',
+        `WHOOP's request limit for this app is used up until ${error.resumeAt.toISOString().slice(11, 16)} UTC. ${nothingLinked} Try again then.`,
+      );
+    }
+  }
 
   function requireClient(): WhoopClient {
     if (!client) throw new LinkError('not_configured', 'WHOOP is not configured on this server.');
@@ -178,6 +197,7 @@ export function createWhoopConnections(deps: WhoopConnectionDeps) {
   }
 
   async function readProfile(access: string, log: Logger) {
+    await reserve(log);
     try {
       return await requireClient().getProfile(access);
     } catch (error) {
@@ -277,6 +297,7 @@ export function createWhoopConnections(deps: WhoopConnectionDeps) {
   }): Promise<LinkedConnection> {
     const { log } = input;
     let granted: WhoopTokens;
+    await reserve(log);
     try {
       granted = await requireClient().exchangeCode({ code: input.code, codeVerifier: input.codeVerifier });
     } catch (error) {
@@ -319,6 +340,7 @@ export function createWhoopConnections(deps: WhoopConnectionDeps) {
     try {
       if (access) {
         try {
+          await reserve(log);
           await client.revokeAccess(await tokens.open(access));
           log.info({ connectionId }, 'whoop disconnect: access revoked at WHOOP');
           return true;
@@ -331,7 +353,9 @@ export function createWhoopConnections(deps: WhoopConnectionDeps) {
         log.warn({ connectionId }, 'whoop disconnect: no token left to revoke with');
         return false;
       }
+      await reserve(log);
       const renewed = await client.refreshTokens(await tokens.open(refresh));
+      await reserve(log);
       await client.revokeAccess(renewed.accessToken);
       log.info({ connectionId }, 'whoop disconnect: access revoked at WHOOP');
       return true;

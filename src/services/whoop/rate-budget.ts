@@ -1,7 +1,9 @@
 // The app-wide WHOOP request budget (100/minute, 10,000/day for all users together), kept in one
 // Postgres row that every web and worker process shares. Each request reserves a slot first with one
 // atomic UPDATE; responses correct the row from X-RateLimit-*; a 429 blocks everyone until the reset.
-// Background work (scheduled syncs, backfills) leaves a tenth of each window to interactive syncs.
+// Background work (scheduled syncs, backfills) leaves a tenth of each window to interactive work, and
+// interactive work (Sync now, linking, disconnecting) may use at most half of each window, so neither
+// can starve the other.
 import { z } from 'zod';
 import type { DatabasePool } from '../db/pool.ts';
 import { sql } from '../db/sql.ts';
@@ -59,20 +61,32 @@ export function createRateBudget(options: RateBudgetOptions) {
   function allowance(limit: ReturnType<typeof sql.fragment>, priority: BudgetPriority) {
     return priority === 'interactive' ? limit : sql.fragment`greatest(1, floor(${limit} * 0.9))`;
   }
+  const interactiveShare = (limit: ReturnType<typeof sql.fragment>) =>
+    sql.fragment`greatest(1, floor(${limit} * 0.5))`;
+  // For background work the share check is always true.
+  function shareLeft(priority: BudgetPriority) {
+    if (priority !== 'interactive') return sql.fragment`true`;
+    return sql.fragment`(${minuteFresh} OR minute_interactive_used < ${interactiveShare(minuteLimit)})
+      AND (${dayFresh} OR day_interactive_used < ${interactiveShare(dayLimit)})`;
+  }
 
   async function tryReserve(priority: BudgetPriority): Promise<boolean> {
+    const mine = priority === 'interactive' ? 1 : 0;
     // RETURNING sees the row after the update: what is left of each window once this request is counted.
     const row = await pool.maybeOne(sql.type(reservedRow)`
       UPDATE integration_rate_budget SET
         minute_started_at = CASE WHEN ${minuteFresh} THEN now() ELSE minute_started_at END,
         minute_used = CASE WHEN ${minuteFresh} THEN 1 ELSE minute_used + 1 END,
+        minute_interactive_used = CASE WHEN ${minuteFresh} THEN ${mine}::int ELSE minute_interactive_used + ${mine}::int END,
         day_started_at = CASE WHEN ${dayFresh} THEN now() ELSE day_started_at END,
         day_used = CASE WHEN ${dayFresh} THEN 1 ELSE day_used + 1 END,
+        day_interactive_used = CASE WHEN ${dayFresh} THEN ${mine}::int ELSE day_interactive_used + ${mine}::int END,
         updated_at = now()
       WHERE provider = ${provider}
         AND (blocked_until IS NULL OR blocked_until <= now())
         AND (${minuteFresh} OR minute_used < ${allowance(minuteLimit, priority)})
         AND (${dayFresh} OR day_used < ${allowance(dayLimit, priority)})
+        AND ${shareLeft(priority)}
       RETURNING greatest(0, ${minuteLimit} - minute_used)::int AS minute_remaining,
         greatest(0, ${dayLimit} - day_used)::int AS day_remaining
     `);
@@ -86,9 +100,11 @@ export function createRateBudget(options: RateBudgetOptions) {
     return pool.maybeOne(sql.type(stateRow)`
       SELECT
         coalesce(${msUntil(sql.fragment`blocked_until`)}, 0)::float8 AS blocked_ms,
-        (NOT ${minuteFresh} AND minute_used >= ${allowance(minuteLimit, priority)}) AS minute_full,
+        (NOT ${minuteFresh} AND (minute_used >= ${allowance(minuteLimit, priority)}
+          OR (${priority === 'interactive'}::boolean AND minute_interactive_used >= ${interactiveShare(minuteLimit)}))) AS minute_full,
         ${msUntil(sql.fragment`minute_started_at + minute_window_ms * interval '1 millisecond'`)} AS minute_reset_ms,
-        (NOT ${dayFresh} AND day_used >= ${allowance(dayLimit, priority)}) AS day_full,
+        (NOT ${dayFresh} AND (day_used >= ${allowance(dayLimit, priority)}
+          OR (${priority === 'interactive'}::boolean AND day_interactive_used >= ${interactiveShare(dayLimit)}))) AS day_full,
         ${msUntil(sql.fragment`day_started_at + day_window_ms * interval '1 millisecond'`)} AS day_reset_ms
       FROM integration_rate_budget WHERE provider = ${provider}
     `);

@@ -208,7 +208,8 @@ export async function runSync(fixture: SyncFixture, runId: number) {
 /** Enqueues a manual sync of the user and runs it here. */
 export async function syncNow(fixture: SyncFixture, linked: LinkedMember) {
   const request = await fixture.services.whoopSync.request({ userId: linked.userId, trigger: 'manual' });
-  if (request.outcome === 'refused') throw new Error(`sync refused: ${request.status}`);
+  if (request.outcome === 'refused' || request.outcome === 'cooldown')
+    throw new Error(`sync not queued: ${request.outcome}`);
   const outcome = await runSync(fixture, request.runId);
   return { runId: request.runId, outcome };
 }

@@ -9,7 +9,7 @@ import type { Logger } from '../../logger.ts';
 import { createAccessTokens } from '../access-tokens.ts';
 import { createWhoopApiClient } from '../api-client.ts';
 import type { WhoopClient } from '../client.ts';
-import { createRateBudget } from '../rate-budget.ts';
+import { createRateBudget, type RateBudget } from '../rate-budget.ts';
 import type { WhoopSettings } from '../settings.ts';
 import type { TokenStore } from '../token-store.ts';
 import { createSyncEngine } from './engine.ts';
@@ -29,6 +29,8 @@ export interface WhoopSyncDeps {
   tokens: TokenStore;
   provider?: string;
   metrics?: SyncMetrics | undefined;
+  /** the app-wide WHOOP request budget, shared with the link and disconnect calls; default: a new one */
+  budget?: RateBudget | undefined;
 }
 
 const connectionRow = z.object({ id: z.number() });
@@ -36,14 +38,16 @@ const connectionRow = z.object({ id: z.number() });
 export function createWhoopSync(deps: WhoopSyncDeps) {
   const { pool, logger, sync, metrics } = deps;
   const provider = deps.provider ?? 'whoop';
-  const budget = createRateBudget({
-    pool,
-    logger,
-    perMinute: sync.rateLimitPerMinute,
-    perDay: sync.rateLimitPerDay,
-    provider,
-    metrics,
-  });
+  const budget =
+    deps.budget ??
+    createRateBudget({
+      pool,
+      logger,
+      perMinute: sync.rateLimitPerMinute,
+      perDay: sync.rateLimitPerDay,
+      provider,
+      metrics,
+    });
   const runs = createSyncRuns(pool);
   const scheduler = createSyncScheduler({
     pool,
@@ -99,6 +103,8 @@ export function createWhoopSync(deps: WhoopSyncDeps) {
       userId: number;
       trigger: SyncTrigger;
       requestId?: string | undefined;
+      /** Sync now from the page: at most one new manual run per connection per this period */
+      cooldownMs?: number | undefined;
     }): Promise<SyncRequestResult> {
       return pool.transaction(async (tx) => {
         const connection = await tx.maybeOne(sql.type(connectionRow)`
@@ -109,6 +115,7 @@ export function createWhoopSync(deps: WhoopSyncDeps) {
           connectionId: connection.id,
           trigger: input.trigger,
           requestId: input.requestId,
+          cooldownMs: input.cooldownMs,
         });
       });
     },

@@ -24,7 +24,9 @@ const MAX_JOB_ATTEMPTS = 5;
 export type SyncRequestResult =
   | { outcome: 'queued'; runId: number }
   | { outcome: 'joined'; runId: number; status: RunStatus }
-  | { outcome: 'refused'; status: string };
+  | { outcome: 'refused'; status: string }
+  /** the connection's last manual sync was too recent: another may start at `availableAt` */
+  | { outcome: 'cooldown'; availableAt: Date };
 
 export interface SyncRequest {
   connectionId: number;
@@ -32,10 +34,13 @@ export interface SyncRequest {
   requestId?: string | undefined;
   /** default: now */
   runAt?: Date | undefined;
+  /** a new run starts only this long after the connection's last manual one (joining is always fine) */
+  cooldownMs?: number | undefined;
 }
 
 const connectionRow = z.object({ status: z.string() });
 const jobRow = z.object({ id: z.number() });
+const availableRow = z.object({ available_at: z.date() });
 
 export const JOB_KEY_PREFIX = 'whoop_sync:';
 export const jobKeyOf = (connectionId: number) => `${JOB_KEY_PREFIX}${connectionId}`;
@@ -93,6 +98,16 @@ export async function requestSync(db: CommonQueryMethods, request: SyncRequest):
       );
     }
     return { outcome: 'joined', runId: active.id, status: active.status };
+  }
+  if (request.cooldownMs) {
+    const recent = await db.maybeOne(sql.type(availableRow)`
+      SELECT queued_at + ${request.cooldownMs}::float8 * interval '1 millisecond' AS available_at
+      FROM integration_sync_run
+      WHERE connection_id = ${request.connectionId} AND trigger = 'manual'
+        AND queued_at + ${request.cooldownMs}::float8 * interval '1 millisecond' > now()
+      ORDER BY id DESC LIMIT 1
+    `);
+    if (recent) return { outcome: 'cooldown', availableAt: recent.available_at };
   }
   const runId = await insertRun(db, {
     connectionId: request.connectionId,
