@@ -5,6 +5,7 @@ import { randomBytes, scryptSync } from 'node:crypto';
 import t from 'tap';
 import { z } from 'zod';
 import { sql } from '../src/services/db/sql.ts';
+import { createPasswordHasher, OWASP_SCRYPT_COST } from '../src/services/passwords.ts';
 import { build } from './helper.ts';
 import { BrowserSession, csrfTokenFrom, signUp } from './support/browser-session.ts';
 
@@ -102,7 +103,8 @@ t.test('repeated failures block the account with a growing delay, from any addre
 });
 
 t.test('passwords use scrypt at OWASP strength; weaker hashes are upgraded at login', async (t) => {
-  const { app, pool } = await build(t);
+  // The production default, not the test suites' cheap one.
+  const { app, pool } = await build(t, { passwordCost: OWASP_SCRYPT_COST });
   await signUp(new BrowserSession(app), { email: 'new@example.com' });
   const hashOf = async (email: string) =>
     (
@@ -111,6 +113,7 @@ t.test('passwords use scrypt at OWASP strength; weaker hashes are upgraded at lo
       `)
     ).password_hash;
   t.match(await hashOf('new@example.com'), /^scrypt\$131072\$8\$1\$/, 'N = 2^17, r = 8, p = 1');
+  t.match(await createPasswordHasher().hash('x'), /^scrypt\$131072\$8\$1\$/, 'the default is OWASP strength');
 
   const salt = randomBytes(16);
   const weak = scryptSync('correct horse battery', salt, 32, { N: 2 ** 14, r: 8, p: 1 });

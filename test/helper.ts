@@ -93,7 +93,12 @@ export interface BuildOptions {
   databaseUrl?: string;
   /** Token keys other than the config's (without TOKEN_ENCRYPTION_KEYS/KMS_KEY_ID: a fresh keyring key). */
   tokenKeys?: TokenKeys;
+  /** scrypt's N; default: a small one (the production strength is tested in auth-throttle.test.ts) */
+  passwordCost?: number;
 }
+
+/** Sign-ups in tests hash at this scrypt N: production's 2^17 would make the suites minutes slower. */
+export const TEST_PASSWORD_COST = 2 ** 10;
 
 /** An app on its own fresh database, closed when the test ends. */
 export async function build(t: Teardown, options: BuildOptions = {}): Promise<TestApp> {
@@ -108,6 +113,7 @@ export async function build(t: Teardown, options: BuildOptions = {}): Promise<Te
     logger: logs.logger,
     tokenKeys: options.tokenKeys,
     devKeyringSpec: generateKeyringKey('test'),
+    passwordCost: options.passwordCost ?? TEST_PASSWORD_COST,
   });
   t.teardown(() => services.close());
   const app = await buildApp({

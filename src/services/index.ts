@@ -7,6 +7,7 @@ import type { Logger } from './logger.ts';
 import { createSleepLog } from './manual-logs/sleep-log.ts';
 import { createWorkoutLog } from './manual-logs/workout-log.ts';
 import { createMetrics } from './metrics.ts';
+import { createPasswordHasher } from './passwords.ts';
 import { createSessionRepository } from './sessions.ts';
 import { createSignIn } from './sign-in.ts';
 import { createSyncHistory } from './sync-history.ts';
@@ -32,6 +33,8 @@ export interface ServiceDeps {
   /** Token keys; default: built from the config (plus `devKeyringSpec` outside production). */
   tokenKeys?: TokenKeys | undefined;
   devKeyringSpec?: string | undefined;
+  /** scrypt's N for new password hashes; default (and always in production): OWASP's minimum */
+  passwordCost?: number | undefined;
   /** The clock that decides "today" for manual logs and pages; default: the system clock. */
   now?: (() => Date) | undefined;
 }
@@ -68,7 +71,7 @@ export function createServices(deps: ServiceDeps) {
     metrics,
     budget: whoopBudget,
   });
-  const users = createUserService({ pool });
+  const users = createUserService({ pool, passwords: createPasswordHasher({ cost: deps.passwordCost }) });
   const authThrottle = createAuthThrottle({ pool });
   return {
     users,

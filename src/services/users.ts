@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { DatabasePool } from './db/pool.ts';
 import { sql } from './db/sql.ts';
 import { CONTROL_CHARACTER_MESSAGE, hasControlCharacters } from './form-text.ts';
-import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
+import { createPasswordHasher, type PasswordHasher } from './passwords.ts';
 import { isValidTimeZone } from './time-zones.ts';
 
 export const userRow = z.object({
@@ -50,11 +50,12 @@ export class EmailTakenError extends Error {
 
 const userColumns = sql.fragment`id, email, display_name, time_zone`;
 
-export function createUserService(deps: { pool: DatabasePool }) {
+export function createUserService(deps: { pool: DatabasePool; passwords?: PasswordHasher }) {
   const { pool } = deps;
+  const passwords = deps.passwords ?? createPasswordHasher();
   return {
     async signUp(input: SignUpInput): Promise<User> {
-      const passwordHash = await hashPassword(input.password);
+      const passwordHash = await passwords.hash(input.password);
       try {
         return await pool.one(sql.type(userRow)`
           INSERT INTO app_user (email, password_hash, display_name, time_zone)
@@ -73,13 +74,13 @@ export function createUserService(deps: { pool: DatabasePool }) {
         SELECT ${userColumns}, password_hash FROM app_user WHERE email = ${email.trim().toLowerCase()}
       `);
       if (!row) {
-        await verifyPassword(password, await dummyPasswordHash());
+        await passwords.verify(password, await passwords.dummyHash());
         return null;
       }
-      if (!(await verifyPassword(password, row.password_hash))) return null;
-      if (needsRehash(row.password_hash)) {
+      if (!(await passwords.verify(password, row.password_hash))) return null;
+      if (passwords.needsRehash(row.password_hash)) {
         await pool.query(sql.typeAlias('void')`
-          UPDATE app_user SET password_hash = ${await hashPassword(password)}, updated_at = now() WHERE id = ${row.id}
+          UPDATE app_user SET password_hash = ${await passwords.hash(password)}, updated_at = now() WHERE id = ${row.id}
         `);
       }
       const { password_hash: _ignored, ...user } = row;

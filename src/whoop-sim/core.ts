@@ -119,6 +119,12 @@ export class SimCore {
     return this.#changed(this.store.grow(userId, kind, id, ms, this.now()));
   }
 
+  /** Serves a record broken as `patch` says, unchecked: what a client must survive. */
+  corruptRecord(userId: number, kind: ResourceKind, id: string, patch: Record<string, unknown>): DataEvent[] {
+    this.sync();
+    return this.#changed(this.store.edit(userId, kind, id, patch, this.now(), { hostile: true }));
+  }
+
   editRecord(userId: number, kind: ResourceKind, id: string, patch: Record<string, unknown>): DataEvent[] {
     this.sync();
     return this.#changed(this.store.edit(userId, kind, id, patch, this.now()));

@@ -70,6 +70,8 @@ export interface WhoopSimulator {
   rescore(userId: number, kind: ResourceKind, id: string): DataEvent[];
   grow(userId: number, kind: ResourceKind, id: string, ms: number): DataEvent[];
   editRecord(userId: number, kind: ResourceKind, id: string, patch: Record<string, unknown>): DataEvent[];
+  /** Serves the record broken as `patch` says (no validation): hostile-input tests. */
+  corruptRecord(userId: number, kind: ResourceKind, id: string, patch: Record<string, unknown>): DataEvent[];
   deleteRecord(userId: number, kind: ResourceKind, id: string): DataEvent[];
   revokeAccess(userId: number, clientId?: string): number;
   faults(): FaultSwitches;
@@ -122,6 +124,7 @@ export async function startWhoopSimulator(options: WhoopSimulatorOptions): Promi
     rescore: (userId, kind, id) => core.rescore(userId, kind, id),
     grow: (userId, kind, id, ms) => core.grow(userId, kind, id, ms),
     editRecord: (userId, kind, id, patch) => core.editRecord(userId, kind, id, patch),
+    corruptRecord: (userId, kind, id, patch) => core.corruptRecord(userId, kind, id, patch),
     deleteRecord: (userId, kind, id) => core.deleteRecord(userId, kind, id),
     revokeAccess: (userId, clientId) => core.revokeAccess(userId, clientId),
     faults: () => core.faults.get(),

@@ -375,13 +375,17 @@ export class SimStore {
     throw new SimError(400, 'only sleeps and workouts grow');
   }
 
-  /** Merges `patch` into a record (one level deep for `score`); the result must still be valid. */
+  /**
+   * Merges `patch` into a record (one level deep for `score`); the result must still be valid, unless
+   * `hostile` (a broken or malicious record, as a client must survive: it is served as it is).
+   */
   edit(
     userId: number,
     kind: ResourceKind,
     id: string,
     patch: Record<string, unknown>,
     now: number,
+    options: { hostile?: boolean } = {},
   ): DataEvent[] {
     const m = this.#member(userId);
     const record = this.#get(m, kind, id);
@@ -399,9 +403,13 @@ export class SimStore {
       recovery: recoverySchema,
       workout: workoutSchema,
     }[kind];
+    const key = kind === 'recovery' ? String((current as WhoopRecovery).cycle_id) : id;
+    if (options.hostile) {
+      this.#put(m, kind, key, merged as never);
+      return this.#events(userId, kind, record, 'updated');
+    }
     const parsed = schema.safeParse(merged);
     if (!parsed.success) throw new SimError(400, `edited record is not valid: ${parsed.error.message}`);
-    const key = kind === 'recovery' ? String((current as WhoopRecovery).cycle_id) : id;
     this.#put(m, kind, key, parsed.data);
     return this.#events(userId, kind, record, 'updated');
   }

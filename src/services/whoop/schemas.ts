@@ -18,13 +18,32 @@ export const WHOOP_SCOPES = [
 ] as const;
 export type WhoopScope = (typeof WHOOP_SCOPES)[number];
 
-const timestamp = z.iso.datetime({ offset: true });
-const timezoneOffset = z.string().regex(/^(Z|[+-]\d{2}:\d{2})$/, 'expected +hh:mm, -hh:mm or Z');
+// Ranges are WHOOP's real ones (with room to spare), so that nothing reaches PostgreSQL or Intl that
+// they would refuse: a record outside them is set aside with its error, and the rest of the page lands.
+const EARLIEST = Date.parse('2000-01-01T00:00:00Z');
+const LATEST = Date.parse('2100-01-01T00:00:00Z');
+const timestamp = z.iso
+  .datetime({ offset: true })
+  .refine((value) => Date.parse(value) >= EARLIEST && Date.parse(value) < LATEST, 'outside 2000-2099');
+// Real offsets run from -12:00 to +14:00.
+const timezoneOffset = z
+  .string()
+  .regex(/^(Z|[+-](0\d|1[0-4]):[0-5]\d)$/, 'expected +hh:mm, -hh:mm or Z, at most 14 hours');
 const uuid = z.guid();
-const userId = z.number().int();
-const intId = z.number().int();
-const optionalNumber = z.number().nullish();
-const millis = z.number().int().nonnegative();
+const userId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const intId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const INT4_MAX = 2_147_483_647;
+const count = z.number().int().nonnegative().max(INT4_MAX);
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((value) => !value.includes('\u0000'), 'contains a NUL character');
+const finite = (min: number, max: number) => z.number().min(min).max(max);
+const percent = finite(0, 100).nullish();
+const heartRate = z.number().int().min(0).max(300);
+const WEEK_MS = 7 * 86_400_000;
+const millis = z.number().int().nonnegative().max(WEEK_MS);
 
 // score is present only when SCORED: a union on score_state keeps that visible to the types.
 function scored<const S extends z.core.$ZodLooseShape, Score extends z.ZodType>(base: S, score: Score) {
@@ -37,24 +56,24 @@ function scored<const S extends z.core.$ZodLooseShape, Score extends z.ZodType>(
 
 export const profileSchema = z.looseObject({
   user_id: userId,
-  email: z.string(),
-  first_name: z.string(),
-  last_name: z.string(),
+  email: text(320),
+  first_name: text(200),
+  last_name: text(200),
 });
 export type WhoopProfile = z.infer<typeof profileSchema>;
 
 export const bodyMeasurementSchema = z.looseObject({
-  height_meter: z.number().positive(),
-  weight_kilogram: z.number().positive(),
-  max_heart_rate: z.number().int().positive(),
+  height_meter: z.number().positive().max(3),
+  weight_kilogram: z.number().positive().max(700),
+  max_heart_rate: heartRate.positive(),
 });
 export type WhoopBodyMeasurement = z.infer<typeof bodyMeasurementSchema>;
 
 export const cycleScoreSchema = z.looseObject({
-  strain: z.number(),
-  kilojoule: z.number(),
-  average_heart_rate: z.number(),
-  max_heart_rate: z.number(),
+  strain: finite(0, 21),
+  kilojoule: finite(0, 1_000_000),
+  average_heart_rate: heartRate,
+  max_heart_rate: heartRate,
 });
 
 export const cycleSchema = scored(
@@ -79,32 +98,32 @@ export const sleepStageSummarySchema = z.looseObject({
   total_light_sleep_time_milli: millis,
   total_slow_wave_sleep_time_milli: millis,
   total_rem_sleep_time_milli: millis,
-  sleep_cycle_count: z.number().int().nonnegative(),
-  disturbance_count: z.number().int().nonnegative(),
+  sleep_cycle_count: count,
+  disturbance_count: count,
 });
 
 export const sleepNeededSchema = z.looseObject({
-  baseline_milli: z.number().int(),
-  need_from_sleep_debt_milli: z.number().int(),
-  need_from_recent_strain_milli: z.number().int(),
+  baseline_milli: z.number().int().min(-WEEK_MS).max(WEEK_MS),
+  need_from_sleep_debt_milli: z.number().int().min(-WEEK_MS).max(WEEK_MS),
+  need_from_recent_strain_milli: z.number().int().min(-WEEK_MS).max(WEEK_MS),
   // negative after a nap
-  need_from_recent_nap_milli: z.number().int(),
+  need_from_recent_nap_milli: z.number().int().min(-WEEK_MS).max(WEEK_MS),
 });
 
 export const sleepScoreSchema = z.looseObject({
   stage_summary: sleepStageSummarySchema,
   sleep_needed: sleepNeededSchema,
-  respiratory_rate: optionalNumber,
-  sleep_performance_percentage: optionalNumber,
-  sleep_consistency_percentage: optionalNumber,
-  sleep_efficiency_percentage: optionalNumber,
+  respiratory_rate: finite(0, 100).nullish(),
+  sleep_performance_percentage: percent,
+  sleep_consistency_percentage: percent,
+  sleep_efficiency_percentage: percent,
 });
 
 export const sleepSchema = scored(
   {
     id: uuid,
     cycle_id: intId,
-    v1_id: z.number().int().nullish(),
+    v1_id: z.number().int().max(Number.MAX_SAFE_INTEGER).nullish(),
     user_id: userId,
     created_at: timestamp,
     updated_at: timestamp,
@@ -119,11 +138,11 @@ export type WhoopSleep = z.infer<typeof sleepSchema>;
 
 export const recoveryScoreSchema = z.looseObject({
   user_calibrating: z.boolean(),
-  recovery_score: z.number(),
-  resting_heart_rate: z.number(),
-  hrv_rmssd_milli: z.number(),
-  spo2_percentage: optionalNumber,
-  skin_temp_celsius: optionalNumber,
+  recovery_score: finite(0, 100),
+  resting_heart_rate: finite(0, 300),
+  hrv_rmssd_milli: finite(0, 10_000),
+  spo2_percentage: percent,
+  skin_temp_celsius: finite(-50, 60).nullish(),
 });
 
 // No id and no timezone_offset: a recovery is keyed by its cycle (and its sleep).
@@ -140,39 +159,39 @@ export const recoverySchema = scored(
 export type WhoopRecovery = z.infer<typeof recoverySchema>;
 
 export const zoneDurationsSchema = z.looseObject({
-  zone_zero_milli: z.number().int().nonnegative().nullish(),
-  zone_one_milli: z.number().int().nonnegative().nullish(),
-  zone_two_milli: z.number().int().nonnegative().nullish(),
-  zone_three_milli: z.number().int().nonnegative().nullish(),
-  zone_four_milli: z.number().int().nonnegative().nullish(),
-  zone_five_milli: z.number().int().nonnegative().nullish(),
+  zone_zero_milli: millis.nullish(),
+  zone_one_milli: millis.nullish(),
+  zone_two_milli: millis.nullish(),
+  zone_three_milli: millis.nullish(),
+  zone_four_milli: millis.nullish(),
+  zone_five_milli: millis.nullish(),
 });
 
 export const workoutScoreSchema = z.looseObject({
-  strain: z.number(),
-  average_heart_rate: z.number(),
-  max_heart_rate: z.number(),
-  kilojoule: z.number(),
+  strain: finite(0, 21),
+  average_heart_rate: heartRate,
+  max_heart_rate: heartRate,
+  kilojoule: finite(0, 1_000_000),
   // documented 0-100, observed 0-1 (1.0 for a full recording): see normalizePercentRecorded
   percent_recorded: z.number().min(0).max(100),
-  distance_meter: optionalNumber,
-  altitude_gain_meter: optionalNumber,
-  altitude_change_meter: optionalNumber,
+  distance_meter: finite(0, 10_000_000).nullish(),
+  altitude_gain_meter: finite(-100_000, 100_000).nullish(),
+  altitude_change_meter: finite(-100_000, 100_000).nullish(),
   zone_durations: zoneDurationsSchema,
 });
 
 export const workoutSchema = scored(
   {
     id: uuid,
-    v1_id: z.number().int().nullish(),
+    v1_id: z.number().int().max(Number.MAX_SAFE_INTEGER).nullish(),
     user_id: userId,
     created_at: timestamp,
     updated_at: timestamp,
     start: timestamp,
     end: timestamp,
     timezone_offset: timezoneOffset,
-    sport_name: z.string(),
-    sport_id: z.number().int().nullish(),
+    sport_name: text(100),
+    sport_id: z.number().int().min(-1).max(INT4_MAX).nullish(),
   },
   workoutScoreSchema,
 );

@@ -16,3 +16,21 @@ export function canonicalJson(value: unknown): string {
 export function contentHash(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }
+
+/**
+ * The payload as PostgreSQL can keep it: jsonb and text refuse the NUL character, which a hostile or
+ * broken record may carry in any string (even a key). It becomes U+FFFD, the replacement character.
+ */
+export function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD') as T;
+  if (Array.isArray(value)) return value.map(withoutNul) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([key, member]) => [
+        withoutNul(key),
+        withoutNul(member),
+      ]),
+    ) as T;
+  }
+  return value;
+}

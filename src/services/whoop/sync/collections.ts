@@ -74,7 +74,8 @@ export function describeIssues(error: z.ZodError): string {
 export function bestEffortId(record: unknown): string {
   if (record && typeof record === 'object') {
     const value = (record as Record<string, unknown>).id ?? (record as Record<string, unknown>).cycle_id;
-    if (typeof value === 'string' || typeof value === 'number') return String(value);
+    if (typeof value === 'number' || (typeof value === 'string' && /^[\w-]{1,64}$/.test(value)))
+      return String(value);
   }
   return `invalid:${contentHash(record).slice(0, 16)}`;
 }

@@ -11,6 +11,7 @@ import type { AccessTokens, TokenRequestContext } from '../access-tokens.ts';
 import type { CallContext, CollectionPage, WhoopApiClient } from '../api-client.ts';
 import { WhoopApiError } from '../client.ts';
 import { bodyMeasurementSchema, profileSchema } from '../schemas.ts';
+import { withoutNul } from './canonical-json.ts';
 import {
   bestEffortId,
   COLLECTIONS,
@@ -39,6 +40,17 @@ const PENDING_REFETCH_DAYS = 14;
 const TOKEN_RECHECK_MS = 60_000;
 
 const pendingRow = z.object({ oldest: z.date().nullable() });
+
+/** PostgreSQL refused the data itself (SQLSTATE class 22, data exception, or 23, integrity violation). */
+function isDataRefusal(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
 
 export interface SyncTarget {
   connectionId: number;
@@ -125,7 +137,12 @@ export function createSyncEngine(deps: EngineDeps) {
     return new Date(Math.max(start, horizon));
   }
 
-  /** Stores one batch (raw + normalized + progress) in one transaction, and counts it once committed. */
+  /**
+   * Stores one batch (raw + normalized + progress) in one transaction, and counts it once committed.
+   * When PostgreSQL refuses the data itself, the batch is stored again record by record: a refused
+   * record is set aside (kept raw with the database's reason, counted as rejected) and the rest lands,
+   * so one bad record never blocks a member's sync.
+   */
   async function storeBatch(
     owner: Owner,
     domain: Domain,
@@ -136,6 +153,16 @@ export function createSyncEngine(deps: EngineDeps) {
     context: PassContext,
   ) {
     const before = context.counts[domain] ?? emptyCounts();
+    const count = (result: { inserted: number; updated: number; unchanged: number }, refused: number) => {
+      context.counts[domain] = {
+        ...before,
+        fetched: before.fetched + fetched,
+        inserted: before.inserted + result.inserted,
+        updated: before.updated + result.updated,
+        unchanged: before.unchanged + result.unchanged,
+        rejected: before.rejected + rejected + refused,
+      };
+    };
     try {
       await pool.transaction(async (tx) => {
         // A lost page is fetched again, so its commit need not wait for the disk. Postgres still
@@ -146,26 +173,73 @@ export function createSyncEngine(deps: EngineDeps) {
         const result = normalized
           ? await storeNormalized(tx, owner, normalized.type, normalized.rows)
           : { inserted: 0, updated: 0, unchanged: 0 };
-        context.counts[domain] = {
-          ...before,
-          fetched: before.fetched + fetched,
-          inserted: before.inserted + result.inserted,
-          updated: before.updated + result.updated,
-          unchanged: before.unchanged + result.unchanged,
-          rejected: before.rejected + rejected,
-        };
+        count(result, 0);
         await context.progress(tx, domain);
       });
     } catch (error) {
       // Nothing of the page was stored: its counts were not either.
       context.counts[domain] = before;
-      throw error;
+      if (!isDataRefusal(error) || !normalized) throw error;
+      context.log.warn(
+        { domain, err: error },
+        'whoop sync: the database refused a page, storing it record by record',
+      );
+      await storeRecordByRecord(owner, domain, raw, normalized, count, context);
     }
     const after = context.counts[domain] ?? before;
     for (const action of ['inserted', 'updated', 'unchanged', 'rejected'] as const) {
       const delta = after[action] - before[action];
       if (delta > 0) deps.metrics?.recordsSynced.inc({ provider, domain, action }, delta);
     }
+  }
+
+  async function storeRecordByRecord(
+    owner: Owner,
+    domain: Domain,
+    raw: RawRecord[],
+    normalized: { type: NormalizedType; rows: Array<{ external_id: string }> },
+    count: (result: { inserted: number; updated: number; unchanged: number }, refused: number) => void,
+    context: PassContext,
+  ) {
+    await pool.transaction(async (tx) => {
+      await lockConnectionWrites(tx, owner.connectionId);
+      const total = { inserted: 0, updated: 0, unchanged: 0 };
+      const refused: RawRecord[] = [];
+      // Records that passed their schema have a normalized row each, in the same order.
+      let next = 0;
+      for (const record of raw) {
+        const row = record.validationError === undefined ? normalized.rows[next++] : undefined;
+        try {
+          // A savepoint per record: a refusal undoes that record only.
+          const result = await tx.transaction(async (savepoint) => {
+            await storeRaw(savepoint, owner.connectionId, domain, [record]);
+            return row
+              ? storeNormalized(savepoint, owner, normalized.type, [row])
+              : { inserted: 0, updated: 0, unchanged: 0 };
+          });
+          total.inserted += result.inserted;
+          total.updated += result.updated;
+          total.unchanged += result.unchanged;
+        } catch (error) {
+          if (!isDataRefusal(error)) throw error;
+          const reason = error instanceof Error ? error.message : String(error);
+          context.log.warn({ domain, externalId: record.externalId, reason }, 'whoop sync: record set aside');
+          refused.push({ ...record, validationError: `refused by the database: ${reason}`.slice(0, 2000) });
+        }
+      }
+      for (const record of refused) {
+        try {
+          await tx.transaction((savepoint) => storeRaw(savepoint, owner.connectionId, domain, [record]));
+        } catch (error) {
+          if (!isDataRefusal(error)) throw error;
+          // Even the raw payload is refused: keep at least the fact, the id and the reason.
+          const placeholder = { ...record, payload: { unstorable: true } };
+          await storeRaw(tx, owner.connectionId, domain, [placeholder]);
+        }
+      }
+      count(total, refused.length);
+      await context.progress(tx, domain);
+    });
   }
 
   async function finishDomain(domain: Domain, context: PassContext, error?: string) {
@@ -283,7 +357,8 @@ export function createSyncEngine(deps: EngineDeps) {
         if (parsed.success) {
           const data = parsed.data as never;
           raw.push({ externalId: spec.id(data), payload: record });
-          rows.push(spec.row(data));
+          // Unread fields keep whatever WHOOP sent, minus the NUL PostgreSQL refuses (in extras).
+          rows.push(spec.row(withoutNul(data)));
           const anchor = spec.anchor(data);
           if (!newest || Date.parse(anchor) > Date.parse(newest)) newest = anchor;
         } else {

@@ -3,7 +3,7 @@
 // transaction with the run's progress, so a page is either fully stored or not at all.
 import type { CommonQueryMethods } from 'slonik';
 import { sql } from '../../db/sql.ts';
-import { contentHash } from './canonical-json.ts';
+import { contentHash, withoutNul } from './canonical-json.ts';
 import { SYNC_WRITE_LOCK } from './locks.ts';
 import { type TableSpec, type UpsertResult, upsertRows } from './upsert.ts';
 
@@ -172,9 +172,9 @@ export async function storeRaw(
   if (records.length === 0) return 0;
   const tuples = records.map((record) => [
     record.externalId,
-    contentHash(record.payload),
-    JSON.stringify(record.payload),
-    record.validationError ?? null,
+    contentHash(withoutNul(record.payload)),
+    JSON.stringify(withoutNul(record.payload)),
+    record.validationError ? withoutNul(record.validationError) : null,
   ]);
   const result = await db.query(sql.typeAlias('void')`
     INSERT INTO integration_raw_event (connection_id, resource_type, external_id, content_hash, payload, validation_error)
