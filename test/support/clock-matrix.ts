@@ -33,12 +33,23 @@ function latestAt(hours: number, minutes: number, seconds: number): Date {
 const instants = [latestAt(23, 59, 30), latestAt(0, 0, 30), latestAt(1, 50, 0), latestAt(12, 0, 0)];
 const rounds = Number.parseInt(process.argv[2] ?? '1', 10) || 1;
 
-/** Busy loops on every core, each ending by itself after `limitMs` at the latest. */
+// Spins in short slices so that it notices its parent going away (the IPC channel closes) and ends.
+const SPIN = `
+  const end = Date.now() + Number(process.argv[1]);
+  process.on('disconnect', () => process.exit(0));
+  const spin = () => {
+    const slice = Date.now() + 50;
+    while (Date.now() < slice);
+    if (Date.now() < end) setImmediate(spin);
+    else process.exit(0);
+  };
+  spin();
+`;
+
+/** Busy loops on every core, each ending by itself after `limitMs`, or when this process ends. */
 function cpuLoad(limitMs: number): ChildProcess[] {
   return Array.from({ length: os.availableParallelism() }, () =>
-    spawn(process.execPath, ['-e', `const end = Date.now() + ${limitMs}; while (Date.now() < end);`], {
-      stdio: 'ignore',
-    }),
+    spawn(process.execPath, ['-e', SPIN, String(limitMs)], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] }),
   );
 }
 

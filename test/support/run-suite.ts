@@ -42,7 +42,9 @@ async function main(): Promise<number> {
     const args =
       suite === 'e2e'
         ? ['--disable-coverage', '--jobs=1', '--include=e2e/**/*.test.ts', ...tapArgs]
-        : tapArgs;
+        : suite === 'reliability'
+          ? ['--disable-coverage', '--include=reliability/**/*.test.ts', ...tapArgs]
+          : tapArgs;
     const code = await new Promise<number>((resolve) => {
       const child = spawn('tap', args, {
         stdio: 'inherit',

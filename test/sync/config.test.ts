@@ -10,6 +10,7 @@ t.test('sync settings: defaults, and every bad value named', async (t) => {
     rateLimitPerMinute: 100,
     rateLimitPerDay: 10_000,
     requestTimeoutMs: 15_000,
+    manualCooldownMs: 120_000,
   });
   const custom = loadConfig({
     NODE_ENV: 'test',
