@@ -43,7 +43,7 @@ async function main(): Promise<number> {
       suite === 'e2e'
         ? ['--disable-coverage', '--jobs=1', '--include=e2e/**/*.test.ts', ...tapArgs]
         : suite === 'reliability'
-          ? ['--disable-coverage', '--include=reliability/**/*.test.ts', ...tapArgs]
+          ? ['--disable-coverage', '--timeout=900', '--include=reliability/**/*.test.ts', ...tapArgs]
           : tapArgs;
     const code = await new Promise<number>((resolve) => {
       const child = spawn('tap', args, {

@@ -17,9 +17,10 @@ export const SYNC_PRIORITY: Record<SyncTrigger, number> = {
   scheduled: 10,
 };
 
-// Failures the engine understands end the run without throwing; these attempts cover the rest
-// (the database going away mid-run, a bug).
-const MAX_JOB_ATTEMPTS = 5;
+// Failures the engine understands end the run without throwing; these attempts cover the rest (the
+// database going away mid-run, a bug) and workers that die mid-run: a crash spends an attempt too,
+// and a backfill must survive several of them (reliability/crash.test.ts kills its worker five times).
+const MAX_JOB_ATTEMPTS = 10;
 
 export type SyncRequestResult =
   | { outcome: 'queued'; runId: number }
