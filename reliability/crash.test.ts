@@ -1,6 +1,9 @@
 // A worker process SIGKILLed five times at different points of a backfill, a new one started after
 // each kill: the run resumes every time, and the data ends equal to the ground truth with nothing
-// lost and nothing stored twice; the grant still works afterwards.
+// lost and nothing stored twice; the grant still works afterwards. And a worker killed while its token
+// refresh waits on WHOOP: its lease runs out, the next worker refreshes once, the grant lives.
+// (A worker killed after WHOOP has processed a refresh but before it read the answer loses that
+// pair: WHOOP offers no way to ask for it again. Only the user can reconnect then.)
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +14,7 @@ import {
   connectionState,
   linkMember,
   requestsTo,
+  runSync,
   startSyncFixture,
   startTestWorker,
   storedIds,
@@ -99,3 +103,58 @@ t.test(`a backfill survives ${KILLS} SIGKILLs of its worker`, async (t) => {
   t.equal(requestsTo(fixture, /^POST \/oauth\/oauth2\/token$/), 1, 'after one refresh');
   t.comment(`kills: ${KILLS}`);
 });
+
+t.test(
+  'a worker killed while its token refresh waits on WHOOP: the next worker refreshes, the grant lives',
+  async (t) => {
+    const fixture = await startSyncFixture(t, { sim: { seed: 29 } });
+    fixture.sim.setFaults({ revokeGrantOnRefreshReuse: true });
+    const member = fixture.sim.createMember({ days: 3 });
+    const linked = await linkMember(fixture, member);
+    const first = await runSync(fixture, linked.initialRunId);
+    t.equal(first, 'succeeded');
+    await fixture.pool.query(sql.typeAlias('void')`
+    UPDATE integration_token SET expires_at = now() - interval '1 minute' WHERE kind = 'access'
+  `);
+    fixture.sim.resetRequestCounts();
+    // WHOOP never answers this refresh: the worker is killed while it waits, holding the refresh lease.
+    fixture.sim.setFaults({ hangNext: 1 });
+    const request = await fixture.services.whoopSync.request({ userId: linked.userId, trigger: 'manual' });
+    if (request.outcome !== 'queued') throw new Error(`not queued: ${request.outcome}`);
+    const child = spawn(process.execPath, [childScript], {
+      env: { ...process.env, ...fixture.env, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    t.teardown(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
+    const exited = once(child, 'exit');
+    await waitFor(
+      'the refresh to reach WHOOP',
+      async () => requestsTo(fixture, /^POST \/oauth\/oauth2\/token$/) >= 1,
+    );
+    child.kill('SIGKILL');
+    await exited;
+
+    // A new worker resumes the run; the dead holder's lease runs out and the refresh happens once.
+    await startTestWorker(t, fixture);
+    const finished = await waitFor(
+      'the resumed run to finish',
+      async () => {
+        const run = await fixture.services.whoopSync.findRun(request.runId);
+        return run && !['queued', 'running', 'deferred'].includes(run.status) ? run : undefined;
+      },
+      120_000,
+    );
+    t.equal(finished.status, 'succeeded', 'the run resumed and succeeded');
+    t.equal(
+      requestsTo(fixture, /^POST \/oauth\/oauth2\/token$/),
+      2,
+      'the hung refresh, then one that WHOOP answered',
+    );
+    t.match(await connectionState(fixture, linked.connectionId), { status: 'connected' });
+    t.ok(
+      fixture.sim.grants().every((grant) => !grant.revoked),
+      'the grant is alive at WHOOP',
+    );
+    t.same(await storedIds(fixture, linked.connectionId), truthIds(fixture, member));
+  },
+);

@@ -37,7 +37,7 @@ export interface AccessTokenOptions {
   /** refresh attempts after the first on 5xx / network errors (default 3) */
   maxRetries?: number;
   backoffBaseMs?: number;
-  /** how long a refresh may hold the connection's lease before another process may take over (default 2 minutes) */
+  /** how long a refresh attempt may hold the connection's lease before another process may take over (default 2 minutes) */
   leaseMs?: number;
   /** attempts to store a new pair before giving up on it (default 6) */
   persistAttempts?: number;
@@ -217,10 +217,17 @@ export function createAccessTokens(options: AccessTokenOptions) {
   }
 
   /** Retries the write while the pair is in memory: losing it would lose the grant. */
-  async function persistWithRetries(connectionId: number, pair: SealedPair, context: TokenRequestContext) {
+  async function persistWithRetries(
+    connectionId: number,
+    owner: string,
+    pair: SealedPair,
+    context: TokenRequestContext,
+  ) {
     const log = context.log ?? logger;
     for (let attempt = 0; ; attempt++) {
       try {
+        // Nobody may take over (and refresh with the spent token) while this pair waits to be stored.
+        if (attempt > 0) await extendLease(connectionId, owner).catch(() => false);
         return await persistPair(connectionId, pair);
       } catch (error) {
         if (attempt + 1 >= persistAttempts) {
@@ -281,7 +288,7 @@ export function createAccessTokens(options: AccessTokenOptions) {
       throw error;
     }
     if (result.kind === 'tokens') {
-      const stored = await persistWithRetries(connectionId, sealer.seal(result.tokens), context);
+      const stored = await persistWithRetries(connectionId, owner, sealer.seal(result.tokens), context);
       if (!stored) {
         await revokeOrphanedPair(connectionId, result.tokens.accessToken, context);
         throw new NotSyncableError('disconnected');

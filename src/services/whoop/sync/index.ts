@@ -74,6 +74,9 @@ export function createWhoopSync(deps: WhoopSyncDeps) {
             budget,
             logger,
             metrics,
+            // One attempt (a timed-out call and the longest backoff) fits in a lease; each attempt
+            // extends it, so a dead holder blocks the others for less than a minute by default.
+            leaseMs: 2 * sync.requestTimeoutMs + 15_000,
           }),
           metrics,
           backfillDays: sync.backfillDays,
