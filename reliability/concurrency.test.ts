@@ -8,13 +8,13 @@ import { csrfTokenFrom } from '../test/support/browser-session.ts';
 import {
   anotherProcess,
   engineOf,
+  expireAccessTokens,
   INTERNAL_TOKEN,
   linkMember,
   loginAs,
   passContext,
   requestsTo,
   runSync,
-  type SyncFixture,
   startSyncFixture,
   startTestWorker,
   syncTarget,
@@ -23,12 +23,6 @@ import {
 
 const TOKEN_ENDPOINT = /^POST \/oauth\/oauth2\/token$/;
 const statusRow = z.object({ status: z.string(), tokens: z.number() });
-
-async function expireAccess(fixture: SyncFixture) {
-  await fixture.pool.query(sql.typeAlias('void')`
-    UPDATE integration_token SET expires_at = now() - interval '1 minute' WHERE kind = 'access'
-  `);
-}
 
 t.test('a storm of 50 syncs makes one refresh; Disconnect during the next storm completes', async (t) => {
   const fixture = await startSyncFixture(t, { env: { SYNC_NOW_COOLDOWN_SECONDS: '0' } });
@@ -70,7 +64,7 @@ t.test('a storm of 50 syncs makes one refresh; Disconnect during the next storm 
     return work;
   }
 
-  await expireAccess(fixture);
+  await expireAccessTokens(fixture);
   fixture.sim.setFaults({ latencyMs: 150 });
   fixture.sim.resetRequestCounts();
   const results = await Promise.allSettled(await storm());
@@ -88,7 +82,7 @@ t.test('a storm of 50 syncs makes one refresh; Disconnect during the next storm 
   );
 
   // Another storm, and the person disconnects in the middle of it.
-  await expireAccess(fixture);
+  await expireAccessTokens(fixture);
   fixture.sim.resetRequestCounts();
   // Settled as they end: passes that meet the Disconnect stop with NotSyncableError.
   const second = (await storm()).map((work) =>

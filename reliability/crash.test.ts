@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { sql } from '../src/services/db/sql.ts';
 import {
   connectionState,
+  expireAccessTokens,
   linkMember,
   requestsTo,
   runSync,
@@ -22,6 +23,7 @@ import {
   tableCounts,
   truthIds,
   waitFor,
+  waitForRunEnd,
 } from '../test/sync/support/fixture.ts';
 
 const childScript = fileURLToPath(new URL('../test/sync/support/worker-child.ts', import.meta.url));
@@ -84,10 +86,7 @@ t.test(`a backfill survives ${KILLS} SIGKILLs of its worker`, async (t) => {
 
   fixture.sim.setFaults({ latencyMs: 0 });
   await startTestWorker(t, fixture);
-  const finished = await waitFor('the resumed run to finish', async () => {
-    const run = await fixture.services.whoopSync.findRun(linked.initialRunId);
-    return run && !['queued', 'running', 'deferred'].includes(run.status) ? run : undefined;
-  });
+  const finished = await waitForRunEnd(fixture, linked.initialRunId);
   t.equal(finished.status, 'succeeded');
   t.equal(finished.attempts, KILLS + 1, 'the same run, resumed after every kill');
   t.same(await storedIds(fixture, linked.connectionId), truthIds(fixture, member), 'nothing lost');
@@ -95,9 +94,7 @@ t.test(`a backfill survives ${KILLS} SIGKILLs of its worker`, async (t) => {
   t.match(await connectionState(fixture, linked.connectionId), { status: 'connected' });
 
   // The grant still works: a later sync, with a refresh, succeeds.
-  await fixture.pool.query(sql.typeAlias('void')`
-    UPDATE integration_token SET expires_at = now() - interval '1 minute' WHERE kind = 'access'
-  `);
+  await expireAccessTokens(fixture);
   fixture.sim.resetRequestCounts();
   t.equal((await syncNow(fixture, linked)).outcome, 'succeeded', 'a later sync succeeds');
   t.equal(requestsTo(fixture, /^POST \/oauth\/oauth2\/token$/), 1, 'after one refresh');
@@ -113,9 +110,7 @@ t.test(
     const linked = await linkMember(fixture, member);
     const first = await runSync(fixture, linked.initialRunId);
     t.equal(first, 'succeeded');
-    await fixture.pool.query(sql.typeAlias('void')`
-    UPDATE integration_token SET expires_at = now() - interval '1 minute' WHERE kind = 'access'
-  `);
+    await expireAccessTokens(fixture);
     fixture.sim.resetRequestCounts();
     // WHOOP never answers this refresh: the worker is killed while it waits, holding the refresh lease.
     fixture.sim.setFaults({ hangNext: 1 });

@@ -7,6 +7,7 @@ import t from 'tap';
 import { z } from 'zod';
 import { sql } from '../src/services/db/sql.ts';
 import {
+  expireAccessTokens,
   type LinkedMember,
   linkMember,
   type SyncFixture,
@@ -14,21 +15,13 @@ import {
   startTestWorker,
   storedIds,
   truthIds,
-  waitFor,
+  waitForRunEnd,
 } from '../test/sync/support/fixture.ts';
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-const ACTIVE = ['queued', 'running', 'deferred'];
 const statusRow = z.object({ status: z.string() });
 const duplicateRow = z.object({ duplicates: z.number() });
 let faultsInjected = 0;
-
-async function settled(fixture: SyncFixture, runId: number) {
-  return waitFor(`run ${runId} to end`, async () => {
-    const run = await fixture.services.whoopSync.findRun(runId);
-    return run && !ACTIVE.includes(run.status) ? run : undefined;
-  });
-}
 
 async function connectionStatuses(fixture: SyncFixture, people: LinkedMember[]) {
   return Promise.all(
@@ -55,9 +48,7 @@ for (const seed of SEEDS) {
     const people: LinkedMember[] = [];
     for (const member of members) people.push(await linkMember(fixture, member));
     // Every sync starts with a refresh, so the token endpoint's faults are met too.
-    await fixture.pool.query(sql.typeAlias('void')`
-      UPDATE integration_token SET expires_at = now() - interval '1 minute' WHERE kind = 'access'
-    `);
+    await expireAccessTokens(fixture);
     fixture.sim.setFaults({
       errorRate: 0.2,
       errorOn: ['data', 'token'],
@@ -67,7 +58,7 @@ for (const seed of SEEDS) {
     });
     fixture.sim.resetRequestCounts();
     await startTestWorker(t, fixture);
-    const first = await Promise.all(people.map((person) => settled(fixture, person.initialRunId)));
+    const first = await Promise.all(people.map((person) => waitForRunEnd(fixture, person.initialRunId)));
     const sent = Object.values(fixture.sim.requestCounts()).reduce(
       (sum, byClient) => sum + Object.values(byClient).reduce((a, b) => a + b, 0),
       0,
@@ -84,7 +75,7 @@ for (const seed of SEEDS) {
     for (const person of people) {
       const request = await fixture.services.whoopSync.request({ userId: person.userId, trigger: 'manual' });
       if (request.outcome !== 'queued' && request.outcome !== 'joined') throw new Error(request.outcome);
-      const run = await settled(fixture, request.runId);
+      const run = await waitForRunEnd(fixture, request.runId);
       t.equal(run.status, 'succeeded', `member ${person.member.userId}: the last sync succeeded`);
     }
     for (const [index, person] of people.entries()) {
@@ -138,7 +129,7 @@ t.test(
     for (const member of members) people.push(await linkMember(fixture, member));
     fixture.sim.setFaults({ errorRate: 0.15, errorOn: ['data'], errorStatuses: [429] });
     await startTestWorker(t, fixture);
-    const runs = await Promise.all(people.map((person) => settled(fixture, person.initialRunId)));
+    const runs = await Promise.all(people.map((person) => waitForRunEnd(fixture, person.initialRunId)));
     const limited = runs.reduce((sum, run) => sum + run.http_rate_limited, 0);
     faultsInjected += limited;
     t.ok(limited > 0, `${limited} 429s received`);

@@ -7,6 +7,7 @@ import { DOMAINS } from '../../src/services/whoop/sync/runs.ts';
 import {
   CLIENT_ID,
   CLIENT_SECRET,
+  expireAccessTokens,
   linkMember,
   runSync,
   type SyncFixture,
@@ -17,13 +18,6 @@ import { moved, type Sample, scrape, value } from './support.ts';
 
 const ACTIONS = ['inserted', 'updated', 'unchanged', 'rejected'] as const;
 const TOKEN = '/oauth/oauth2/token';
-
-async function expireAccessToken(fixture: SyncFixture, connectionId: number) {
-  await fixture.pool.query(sql.typeAlias('void')`
-    UPDATE integration_token SET expires_at = now() - interval '1 minute'
-    WHERE connection_id = ${connectionId} AND kind = 'access'
-  `);
-}
 
 /** Data API requests the simulator received, by our endpoint pattern ('GET /developer/v2/cycle' -> '/v2/cycle'). */
 function simulatorDataRequests(fixture: SyncFixture): Map<string, number> {
@@ -117,7 +111,7 @@ t.test('token refreshes, and refresh failures by reason (transient, invalid_gran
   t.equal(await runSync(fixture, linked.initialRunId), 'succeeded');
 
   async function step(prepare: () => void) {
-    await expireAccessToken(fixture, linked.connectionId);
+    await expireAccessTokens(fixture, linked.connectionId);
     prepare();
     const before = await scrape(fixture.app);
     const { outcome } = await syncNow(fixture, linked);

@@ -15,10 +15,10 @@ import {
 } from '../../src/services/whoop/sync/errors.ts';
 import { BrowserSession, signUp } from '../support/browser-session.ts';
 import {
+  expireAccessTokens,
   linkMember,
   loginAs,
   runSync,
-  type SyncFixture,
   startSyncFixture,
   syncNow,
 } from '../sync/support/fixture.ts';
@@ -35,27 +35,20 @@ function runsOn(html: string) {
   }));
 }
 
-async function expireAccessToken(fixture: SyncFixture, connectionId: number) {
-  await fixture.pool.query(sql.typeAlias('void')`
-    UPDATE integration_token SET expires_at = now() - interval '1 minute'
-    WHERE connection_id = ${connectionId} AND kind = 'access'
-  `);
-}
-
 t.test('a failed run shows its error in plain words, and each person sees only their own runs', async (t) => {
   const fixture = await startSyncFixture(t);
   const first = await linkMember(fixture, fixture.sim.createMember({ days: 2 }));
   t.equal(await runSync(fixture, first.initialRunId), 'succeeded');
 
   // WHOOP's token endpoint fails every attempt: the run fails, the next one will try again.
-  await expireAccessToken(fixture, first.connectionId);
+  await expireAccessTokens(fixture, first.connectionId);
   fixture.sim.setFaults({ failNext: 4, errorOn: ['token'], errorStatuses: [502] });
   const unavailable = await syncNow(fixture, first);
   t.equal(unavailable.outcome, 'failed');
   fixture.sim.resetFaults();
   // The member revokes the app at WHOOP: the refresh is refused with invalid_grant.
   fixture.sim.revokeAccess(first.member.userId);
-  await expireAccessToken(fixture, first.connectionId);
+  await expireAccessTokens(fixture, first.connectionId);
   const reauth = await syncNow(fixture, first);
   t.equal(reauth.outcome, 'failed');
 

@@ -8,11 +8,11 @@ import { startLocalKms } from '../support/kms-server.ts';
 import {
   connectionState,
   engineOf,
+  expireAccessTokens,
   linkMember,
   passContext,
   requestsTo,
   runSync,
-  type SyncFixture,
   startSyncFixture,
   syncNow,
   syncTarget,
@@ -23,13 +23,6 @@ const TOKEN_ENDPOINT = /^POST \/oauth\/oauth2\/token$/;
 // The SDK reads its credentials from the environment; the local KMS only checks a SigV4 header is there.
 process.env.AWS_ACCESS_KEY_ID = 'AKIDLOCALTEST';
 process.env.AWS_SECRET_ACCESS_KEY = 'local-secret';
-
-async function expireOurCopy(fixture: SyncFixture, connectionId: number) {
-  await fixture.pool.query(sql.typeAlias('void')`
-    UPDATE integration_token SET expires_at = now() - interval '1 minute'
-    WHERE connection_id = ${connectionId} AND kind = 'access'
-  `);
-}
 
 /** Polls until `condition` holds (the simulator has received a request, say). */
 async function until(condition: () => boolean | Promise<boolean>, what: string) {
@@ -48,7 +41,7 @@ t.test('no transaction or row lock is open while WHOOP answers a refresh', async
   const member = fixture.sim.createMember({ days: 2, timezoneOffset: 'Z' });
   const linked = await linkMember(fixture, member);
   t.equal(await runSync(fixture, linked.initialRunId), 'succeeded');
-  await expireOurCopy(fixture, linked.connectionId);
+  await expireAccessTokens(fixture, linked.connectionId);
   fixture.sim.resetRequestCounts();
   fixture.sim.setFaults({ latencyMs: 1_500 });
   const pass = engineOf(fixture.services).syncConnection(
@@ -82,7 +75,7 @@ t.test('a key service failure before the refresh leaves the grant intact', async
   const linked = await linkMember(fixture, member);
   t.equal(await runSync(fixture, linked.initialRunId), 'succeeded');
 
-  await expireOurCopy(fixture, linked.connectionId);
+  await expireAccessTokens(fixture, linked.connectionId);
   fixture.sim.resetRequestCounts();
   kms.failNext('GenerateDataKey', 1);
   const failed = await syncNow(fixture, linked);
@@ -105,7 +98,7 @@ t.test('Disconnect completes while a refresh hangs, and the refresh stores nothi
   const member = fixture.sim.createMember({ days: 2, timezoneOffset: 'Z' });
   const linked = await linkMember(fixture, member);
   t.equal(await runSync(fixture, linked.initialRunId), 'succeeded');
-  await expireOurCopy(fixture, linked.connectionId);
+  await expireAccessTokens(fixture, linked.connectionId);
   fixture.sim.resetRequestCounts();
   fixture.sim.setFaults({ hangNext: 1 });
 

@@ -1,12 +1,12 @@
 // WHOOP rotates both tokens on every refresh and kills the old pair: two refreshes of one connection
 // at once would kill the link (the simulator's revokeGrantOnRefreshReuse switch makes that happen).
 import t, { type Test } from 'tap';
-import { sql } from '../../src/services/db/sql.ts';
 import { REAUTH_MESSAGE } from '../../src/services/whoop/access-tokens.ts';
 import {
   anotherProcess,
   connectionState,
   engineOf,
+  expireAccessTokens,
   linkMember,
   passContext,
   requestsTo,
@@ -21,13 +21,6 @@ import {
 
 const TOKEN_ENDPOINT = /^POST \/oauth\/oauth2\/token$/;
 const HOUR = 3_600_000;
-
-async function expireOurCopy(fixture: SyncFixture, connectionId: number) {
-  await fixture.pool.query(sql.typeAlias('void')`
-    UPDATE integration_token SET expires_at = now() - interval '1 minute'
-    WHERE connection_id = ${connectionId} AND kind = 'access'
-  `);
-}
 
 /** 20 passes at once, spread over this process and three more (each with its own pool). */
 async function twentySyncsAtOnce(
@@ -56,7 +49,7 @@ t.test('20 syncs at once with an expired access token make exactly one refresh',
 
   await t.test('expired in our records and at WHOOP: refreshed ahead of the first request', async (t) => {
     fixture.sim.advanceTime(HOUR + 60_000);
-    await expireOurCopy(fixture, linked.connectionId);
+    await expireAccessTokens(fixture, linked.connectionId);
     fixture.sim.resetRequestCounts();
     const results = await twentySyncsAtOnce(t, fixture, linked);
     t.same(
@@ -135,7 +128,7 @@ t.test('a refresh failing with 5xx never marks the grant dead', async (t) => {
   const fixture = await startSyncFixture(t);
   const member = fixture.sim.createMember({ days: 3 });
   const linked = await linkMember(fixture, member);
-  await expireOurCopy(fixture, linked.connectionId);
+  await expireAccessTokens(fixture, linked.connectionId);
   fixture.sim.setFaults({ errorOn: ['token'], failNext: 20, errorStatuses: [502, 503] });
   const sync = await runSync(fixture, linked.initialRunId);
   t.equal(sync, 'failed');

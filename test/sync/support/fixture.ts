@@ -307,6 +307,26 @@ export async function waitFor<T>(
   }
 }
 
+/** Our copy of the access token(s) says expired (of one connection, or all): the next use refreshes. */
+export async function expireAccessTokens(fixture: SyncFixture, connectionId?: number) {
+  await fixture.pool.query(sql.typeAlias('void')`
+    UPDATE integration_token SET expires_at = now() - interval '1 minute'
+    WHERE kind = 'access' AND (${connectionId ?? null}::bigint IS NULL OR connection_id = ${connectionId ?? null}::bigint)
+  `);
+}
+
+/** Waits until a run has ended (whatever the outcome) and returns it. */
+export async function waitForRunEnd(fixture: SyncFixture, runId: number, limitMs?: number) {
+  return waitFor(
+    `run ${runId} to end`,
+    async () => {
+      const run = await fixture.services.whoopSync.findRun(runId);
+      return run && !['queued', 'running', 'deferred'].includes(run.status) ? run : undefined;
+    },
+    limitMs,
+  );
+}
+
 /** A graphile-worker in this process, stopped when the test ends. */
 export async function startTestWorker(t: Teardown, fixture: SyncFixture) {
   const worker = await startWorker({
