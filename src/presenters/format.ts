@@ -1,7 +1,8 @@
 import { type LocalDate, zoneOffsetMinutes } from '../services/local-time.ts';
+import { dateFormat, LOCALE } from './date-formats.ts';
 
 // Numbers and dates as people read them: one locale for now, the person's own time zone always.
-export const LOCALE = 'en-US';
+export { LOCALE };
 
 const numberFormats = new Map<number, Intl.NumberFormat>();
 function decimal(value: number, maximumFractionDigits: number): string {
@@ -17,17 +18,6 @@ function decimal(value: number, maximumFractionDigits: number): string {
 const strainFormat = new Intl.NumberFormat(LOCALE, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
 // Calendar dates are zone-free: format them as that day in UTC so no zone can move them.
-const dateFormats = {
-  full: new Intl.DateTimeFormat(LOCALE, { timeZone: 'UTC', dateStyle: 'full' }),
-  medium: new Intl.DateTimeFormat(LOCALE, { timeZone: 'UTC', dateStyle: 'medium' }),
-  short: new Intl.DateTimeFormat(LOCALE, {
-    timeZone: 'UTC',
-    weekday: 'short',
-    month: 'short',
-    day: 'numeric',
-  }),
-  dayMonth: new Intl.DateTimeFormat(LOCALE, { timeZone: 'UTC', month: 'short', day: 'numeric' }),
-};
 const atNoonUtc = (date: LocalDate) => new Date(`${date}T12:00:00Z`);
 
 export function offsetLabel(offsetMinutes: number): string {
@@ -62,22 +52,10 @@ export function providerName(provider: string): string {
   return providerNames[provider] ?? provider;
 }
 
+// Built per request, but every formatter it uses comes from the shared cache (date-formats.ts).
 export function formatterFor(timeZone: string) {
-  const timeFormat = new Intl.DateTimeFormat(LOCALE, { timeZone, timeStyle: 'short' });
-  const dateTimeFormat = new Intl.DateTimeFormat(LOCALE, {
-    timeZone,
-    dateStyle: 'medium',
-    timeStyle: 'short',
-  });
-  const offsetFormats = new Map<number, Intl.DateTimeFormat>();
-  const clockAtOffset = (instant: Date, offsetMinutes: number) => {
-    let format = offsetFormats.get(offsetMinutes);
-    if (!format) {
-      format = new Intl.DateTimeFormat(LOCALE, { timeZone: offsetLabel(offsetMinutes), timeStyle: 'short' });
-      offsetFormats.set(offsetMinutes, format);
-    }
-    return format.format(instant);
-  };
+  const clockAtOffset = (instant: Date, offsetMinutes: number) =>
+    dateFormat('time', offsetLabel(offsetMinutes)).format(instant);
   const offsetNote = (instant: Date, offsetMinutes: number) =>
     zoneOffsetMinutes(instant, timeZone) === offsetMinutes ? '' : `UTC${offsetLabel(offsetMinutes)}`;
 
@@ -85,13 +63,13 @@ export function formatterFor(timeZone: string) {
     ...units,
     duration,
     timeZone,
-    dateFull: (date: LocalDate) => dateFormats.full.format(atNoonUtc(date)),
-    dateMedium: (date: LocalDate) => dateFormats.medium.format(atNoonUtc(date)),
-    dateShort: (date: LocalDate) => dateFormats.short.format(atNoonUtc(date)),
-    dayMonth: (date: LocalDate) => dateFormats.dayMonth.format(atNoonUtc(date)),
+    dateFull: (date: LocalDate) => dateFormat('dateFull', 'UTC').format(atNoonUtc(date)),
+    dateMedium: (date: LocalDate) => dateFormat('dateMedium', 'UTC').format(atNoonUtc(date)),
+    dateShort: (date: LocalDate) => dateFormat('dateShort', 'UTC').format(atNoonUtc(date)),
+    dayMonth: (date: LocalDate) => dateFormat('dayMonth', 'UTC').format(atNoonUtc(date)),
     /** Clock time in the person's zone. */
-    time: (instant: Date) => timeFormat.format(instant),
-    dateTime: (instant: Date) => dateTimeFormat.format(instant),
+    time: (instant: Date) => dateFormat('time', timeZone).format(instant),
+    dateTime: (instant: Date) => dateFormat('dateTime', timeZone).format(instant),
     /**
      * Clock time where a wearable record happened (its own offset), which is also what its local date
      * follows; the offset is shown when it differs from the person's zone at that moment (travel).

@@ -1,6 +1,8 @@
 // What the WHOOP card says about syncing: live per-domain progress while a run is queued, running
 // or waiting for WHOOP's daily limit, and the outcome of the last run once it ended.
+
 import type { Domain, SyncRun } from '../services/whoop/sync/runs.ts';
+import { instantView } from './date-formats.ts';
 
 const DOMAIN_LABELS: Record<Domain, string> = {
   profile: 'Profile',
@@ -31,13 +33,7 @@ export interface SyncView {
   result: { status: SyncRun['status']; text: string; at: { iso: string; text: string } | null } | null;
 }
 
-function when(date: Date | null, timeZone: string) {
-  if (!date) return null;
-  const text = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(
-    date,
-  );
-  return { iso: date.toISOString(), text };
-}
+const when = instantView;
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 

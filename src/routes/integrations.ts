@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CALLBACK_PATH, STATE_COOKIE } from '../plugins/whoop-oauth.ts';
+import { instantView } from '../presenters/date-formats.ts';
 import { type SyncView, syncView } from '../presenters/sync-status.ts';
 import { LinkError, type WhoopCard } from '../services/whoop/connections.ts';
 
@@ -25,13 +26,7 @@ export interface CardView {
   sync?: SyncView | undefined;
 }
 
-function when(date: Date | null, timeZone: string): { iso: string; text: string } | null {
-  if (!date) return null;
-  const text = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(
-    date,
-  );
-  return { iso: date.toISOString(), text };
-}
+const when = instantView;
 
 export function cardView(
   card: WhoopCard,

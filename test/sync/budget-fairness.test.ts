@@ -45,7 +45,7 @@ t.test('Sync now starts at most one manual run per cooldown, and says when it ca
   const message = parse(tooSoon.body).querySelector('#whoop-card .flash');
   t.match(
     message?.text ?? '',
-    /Sync now works again at \d{1,2} \w{3} \d{4}, \d{2}:\d{2}/,
+    /Sync now works again at \w{3} \d{1,2}, \d{4}, \d{1,2}:\d{2}\s[AP]M/,
     'the card says when Sync now can run again',
   );
   // The cooldown passes.
