@@ -6,19 +6,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import os from 'node:os';
 
 const DAY_MS = 86_400_000;
+// The suites whose assertions depend on what the simulator's data holds at its "now" (in-progress
+// sleeps and workouts, today's cycle, the newest night); the others test mechanisms, whatever the hour.
 const SUITE = [
   'test/sync/first-sync.test.ts',
   'test/sync/local-dates.test.ts',
   'test/sync/sync-now.test.ts',
   'test/sync/schedule.test.ts',
-  'test/sync/token-refresh.test.ts',
-  'test/sync/refresh-safety.test.ts',
-  'test/sync/faults.test.ts',
   'test/pages/synced-member.test.ts',
   'test/observability/bounded-labels.test.ts',
-  'test/observability/correlation.test.ts',
-  'test/observability/metrics.test.ts',
-  'test/observability/status.test.ts',
   'test/observability/sync-history.test.ts',
 ];
 const BROWSER_SUITE = ['e2e/sync.test.ts'];
