@@ -1,5 +1,5 @@
 // Throttles password guessing (and Connect WHOOP) across every web process (counters in PostgreSQL):
-// - per client address: at most ADDRESS_LIMIT login and sign-up attempts per window;
+// - per client address: at most ADDRESS_LIMIT logins, and as many sign-ups, per window;
 // - per account: from ACCOUNT_FREE_FAILURES consecutive failed logins on, each failure blocks the
 //   account's logins for twice as long as the last (30 s, 1 min, ... up to 15 min): the fifth failure
 //   blocks for 30 s. The key is a hash
@@ -54,8 +54,9 @@ export function createAuthThrottle(deps: { pool: DatabasePool }) {
   }
 
   return {
-    /** Counts one login or sign-up attempt from `address`; refused past the window's limit. */
-    attemptFrom: (address: string) => hit(addressKey(address), ADDRESS_LIMIT, ADDRESS_WINDOW_MS),
+    /** Counts one login (or sign-up: a budget of its own) from `address`; refused past the window's limit. */
+    attemptFrom: (address: string, action: 'login' | 'signup') =>
+      hit(addressKey(`${action}:${address}`), ADDRESS_LIMIT, ADDRESS_WINDOW_MS),
 
     /** Counts one press of Connect WHOOP by `userId`; refused past the window's limit. */
     connectAttempt: (userId: number) => hit(`connect:${userId}`, CONNECT_LIMIT, CONNECT_WINDOW_MS),

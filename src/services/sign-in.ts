@@ -16,7 +16,7 @@ export function createSignIn(deps: { users: UserService; throttle: AuthThrottle 
   const { users, throttle } = deps;
   return {
     async logIn(input: { email: string; password: string; address: string }): Promise<LogInOutcome> {
-      const fromAddress = await throttle.attemptFrom(input.address);
+      const fromAddress = await throttle.attemptFrom(input.address, 'login');
       if (!fromAddress.allowed)
         return { outcome: 'throttled', retryAfterSeconds: fromAddress.retryAfterSeconds, scope: 'address' };
       // A blocked account is refused before its password is even checked.
@@ -35,7 +35,7 @@ export function createSignIn(deps: { users: UserService; throttle: AuthThrottle 
 
     /** Throws EmailTakenError when the email is in use. */
     async signUp(input: SignUpInput & { address: string }): Promise<SignUpOutcome> {
-      const fromAddress = await throttle.attemptFrom(input.address);
+      const fromAddress = await throttle.attemptFrom(input.address, 'signup');
       if (!fromAddress.allowed)
         return { outcome: 'throttled', retryAfterSeconds: fromAddress.retryAfterSeconds, scope: 'address' };
       const { address: _address, ...account } = input;
