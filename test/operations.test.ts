@@ -26,8 +26,10 @@ t.test('a valid incoming request id is echoed and logged; an unsafe one is repla
   const echoed = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'trace-abc-12345' } });
   t.equal(echoed.headers['x-request-id'], 'trace-abc-12345');
   const lines = logs.lines().filter((line) => line.reqId === 'trace-abc-12345');
-  t.ok(lines.some((line) => line.msg === 'incoming request'));
-  t.ok(lines.some((line) => line.msg === 'request completed'));
+  t.ok(
+    lines.some((line) => line.msg === 'request completed'),
+    'its line carries the id',
+  );
 
   const unsafe = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'bad id\nwith newline' } });
   t.match(unsafe.headers['x-request-id'], /^[0-9a-f-]{36}$/);
@@ -76,4 +78,24 @@ t.test('htmx is served by the app itself', async (t) => {
   t.equal(response.statusCode, 200);
   t.match(response.headers['content-type'], /javascript/);
   t.equal((await app.inject('/vendor/htmx/htmx.js')).statusCode, 404, 'only the minified build is exposed');
+});
+
+t.test('one info line per real request; health checks, scrapes and polls only at debug', async (t) => {
+  const { app, logs } = await build(t);
+  for (let i = 0; i < 5; i++) {
+    await app.inject('/healthz');
+    await app.inject('/readyz');
+    await app.inject('/metrics');
+  }
+  await app.inject({ url: '/login', headers: { 'x-request-id': 'one-line-per-request' } });
+  const info = logs.lines().filter((line) => Number(line.level) >= 30);
+  const quiet = info.filter((line) => ['/healthz', '/readyz', '/metrics'].includes(String(line.route)));
+  t.same(quiet, [], 'no info line for 15 health checks and scrapes');
+  const login = info.filter((line) => line.reqId === 'one-line-per-request');
+  t.equal(login.length, 1, 'one line for the page');
+  t.match(login[0], { msg: 'request completed', method: 'GET', route: '/login', statusCode: 200 });
+  t.ok(
+    logs.lines().some((line) => line.route === '/healthz' && line.level === 20),
+    'health checks are still there at debug',
+  );
 });

@@ -106,7 +106,7 @@ t.test('a request id travels from the click to the run row, the job and every WH
   const stored = await fixture.services.whoopSync.findRun(run.id);
 
   const lines = fixture.logs.lines();
-  const http = lines.filter((line) => line.reqId === REQUEST_ID && line.req !== undefined);
+  const http = lines.filter((line) => line.reqId === REQUEST_ID && line.msg === 'request completed');
   t.ok(http.length >= 1, 'the HTTP request logged its id');
   const jobLines = lines.filter((line) => line.syncRunId === run.id);
   t.ok(jobLines.length >= 4, `${jobLines.length} lines of the job`);
