@@ -143,38 +143,30 @@ t.test(
       },
     );
 
-    const sleepForm = fc.record({
-      date: hostile,
-      bedTime: hostile,
-      wakeTime: hostile,
-      quality: hostile,
-      note: hostile,
-    });
-    await run('POST /sleep', 400, sleepForm, async (form) => {
-      const before = await count('sleep_entry');
-      const response = await post('/sleep', { _csrf: csrf, ...form }, '127.0.0.1', cookie);
-      if (![303, 422].includes(response.statusCode))
-        throw new Error(`sleep form answered ${response.statusCode}`);
-      if (response.statusCode === 422 && (await count('sleep_entry')) !== before)
-        throw new Error('refused but stored');
-    });
-
-    const workoutForm = fc.record({
-      date: hostile,
-      startTime: hostile,
-      activity: hostile,
-      durationMinutes: hostile,
-      intensity: hostile,
-      note: hostile,
-    });
-    await run('POST /exercises', 400, workoutForm, async (form) => {
-      const before = await count('workout_session');
-      const response = await post('/exercises', { _csrf: csrf, ...form }, '127.0.0.1', cookie);
-      if (![303, 422].includes(response.statusCode))
-        throw new Error(`workout form answered ${response.statusCode}`);
-      if (response.statusCode === 422 && (await count('workout_session')) !== before)
-        throw new Error('refused but stored');
-    });
+    // A manual log form: saved (303) or refused with nothing stored (422).
+    const logForm = (url: string, table: 'sleep_entry' | 'workout_session', fields: string[]) =>
+      run(
+        `POST ${url}`,
+        400,
+        fc.record(Object.fromEntries(fields.map((field) => [field, hostile]))),
+        async (form: Record<string, string>) => {
+          const before = await count(table);
+          const response = await post(url, { _csrf: csrf, ...form }, '127.0.0.1', cookie);
+          if (![303, 422].includes(response.statusCode))
+            throw new Error(`${url} answered ${response.statusCode}`);
+          if (response.statusCode === 422 && (await count(table)) !== before)
+            throw new Error('refused but stored');
+        },
+      );
+    await logForm('/sleep', 'sleep_entry', ['date', 'bedTime', 'wakeTime', 'quality', 'note']);
+    await logForm('/exercises', 'workout_session', [
+      'date',
+      'startTime',
+      'activity',
+      'durationMinutes',
+      'intensity',
+      'note',
+    ]);
 
     await run('POST /account', 300, fc.record({ displayName: hostile, timeZone: hostile }), async (form) => {
       const response = await post('/account', { _csrf: csrf, ...form }, '127.0.0.1', cookie);

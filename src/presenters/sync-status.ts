@@ -33,8 +33,6 @@ export interface SyncView {
   result: { status: SyncRun['status']; text: string; at: { iso: string; text: string } | null } | null;
 }
 
-const when = instantView;
-
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
 function resultText(run: SyncRun, added: number, updated: number): string {
@@ -74,9 +72,13 @@ export function syncView(run: SyncRun | null, timeZone: string): SyncView {
     active,
     state: active ? (run.status as 'queued' | 'running' | 'deferred') : 'ended',
     domains,
-    resumeAt: run.status === 'deferred' ? when(run.resume_at, timeZone) : null,
+    resumeAt: run.status === 'deferred' ? instantView(run.resume_at, timeZone) : null,
     result: active
       ? null
-      : { status: run.status, text: resultText(run, added, updated), at: when(run.finished_at, timeZone) },
+      : {
+          status: run.status,
+          text: resultText(run, added, updated),
+          at: instantView(run.finished_at, timeZone),
+        },
   };
 }

@@ -26,8 +26,6 @@ export interface CardView {
   sync?: SyncView | undefined;
 }
 
-const when = instantView;
-
 export function cardView(
   card: WhoopCard,
   timeZone: string,
@@ -36,11 +34,11 @@ export function cardView(
   return {
     status: card.status,
     memberName: card.memberName,
-    linkedSince: when(card.connectedAt, timeZone),
-    lastSync: when(card.lastSyncAt, timeZone),
+    linkedSince: instantView(card.connectedAt, timeZone),
+    lastSync: instantView(card.lastSyncAt, timeZone),
     lastSyncStatus: card.lastSyncStatus,
     lastSyncError: card.lastSyncError,
-    nextSync: when(card.nextSyncAt, timeZone),
+    nextSync: instantView(card.nextSyncAt, timeZone),
     hasHistory: card.hasHistory,
     configured: extra.configured,
     message: extra.message,
@@ -161,7 +159,7 @@ export default async function integrationRoutes(app: FastifyInstance) {
           : result.outcome === 'cooldown'
             ? {
                 kind: 'info' as const,
-                text: `WHOOP was synced moments ago. Sync now works again at ${when(result.availableAt, user.time_zone)?.text}.`,
+                text: `WHOOP was synced moments ago. Sync now works again at ${instantView(result.availableAt, user.time_zone)?.text}.`,
               }
             : undefined;
       if (request.isHtmx) return renderCard(request, reply, 'partials/whoop-card', refused);

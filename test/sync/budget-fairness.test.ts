@@ -95,26 +95,18 @@ t.test('interactive work may use half of a window; background work leaves a tent
     perMinute: 1000,
     perDay: 20,
   });
-  let interactive = 0;
-  for (;;) {
-    try {
-      await budget.acquire({ priority: 'interactive' });
-      interactive += 1;
-    } catch (error) {
-      t.type(error, DayBudgetSpentError, 'then interactive work waits for the next day window');
-      break;
+  /** Reserves until the window refuses; how many were granted. */
+  const grantedUntilSpent = async (priority: 'interactive' | 'background') => {
+    for (let granted = 0; ; granted++) {
+      try {
+        await budget.acquire({ priority });
+      } catch (error) {
+        t.type(error, DayBudgetSpentError, `then ${priority} work waits for the next day window`);
+        return granted;
+      }
     }
-  }
-  t.equal(interactive, 10, 'interactive: half of the 20');
-  let background = 0;
-  for (;;) {
-    try {
-      await budget.acquire({ priority: 'background' });
-      background += 1;
-    } catch (error) {
-      t.type(error, DayBudgetSpentError);
-      break;
-    }
-  }
+  };
+  t.equal(await grantedUntilSpent('interactive'), 10, 'interactive: half of the 20');
+  const background = await grantedUntilSpent('background');
   t.equal(background, 8, 'scheduled syncs still had their share: 18 of 20 in all');
 });

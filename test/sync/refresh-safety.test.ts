@@ -1,7 +1,7 @@
 // A refresh must never lose the grant (issue 10, defects 1 and 2): WHOOP rotates the pair the moment
 // it answers, so nothing that can fail may stand between its answer and the stored pair, no
 // transaction or row lock may span the call, and Disconnect must win over a refresh in flight.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { z } from 'zod';
 import { sql } from '../../src/services/db/sql.ts';
 import { startLocalKms } from '../support/kms-server.ts';
@@ -36,13 +36,19 @@ async function until(condition: () => boolean | Promise<boolean>, what: string) 
 
 const countRow = z.object({ count: z.number() });
 
-t.test('no transaction or row lock is open while WHOOP answers a refresh', async (t) => {
+/** A member synced once, whose access token our copy says expired: the next use refreshes. */
+async function syncedWithExpiredToken(t: Test) {
   const fixture = await startSyncFixture(t);
   const member = fixture.sim.createMember({ days: 2, timezoneOffset: 'Z' });
   const linked = await linkMember(fixture, member);
   t.equal(await runSync(fixture, linked.initialRunId), 'succeeded');
   await expireAccessTokens(fixture, linked.connectionId);
   fixture.sim.resetRequestCounts();
+  return { fixture, linked };
+}
+
+t.test('no transaction or row lock is open while WHOOP answers a refresh', async (t) => {
+  const { fixture, linked } = await syncedWithExpiredToken(t);
   fixture.sim.setFaults({ latencyMs: 1_500 });
   const pass = engineOf(fixture.services).syncConnection(
     await syncTarget(fixture, linked),
@@ -94,12 +100,7 @@ t.test('a key service failure before the refresh leaves the grant intact', async
 });
 
 t.test('Disconnect completes while a refresh hangs, and the refresh stores nothing', async (t) => {
-  const fixture = await startSyncFixture(t);
-  const member = fixture.sim.createMember({ days: 2, timezoneOffset: 'Z' });
-  const linked = await linkMember(fixture, member);
-  t.equal(await runSync(fixture, linked.initialRunId), 'succeeded');
-  await expireAccessTokens(fixture, linked.connectionId);
-  fixture.sim.resetRequestCounts();
+  const { fixture, linked } = await syncedWithExpiredToken(t);
   fixture.sim.setFaults({ hangNext: 1 });
 
   const order: string[] = [];

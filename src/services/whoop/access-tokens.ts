@@ -54,7 +54,8 @@ export interface TokenRequestContext {
   log?: LogSink | undefined;
 }
 
-const LIVE = sql.fragment`status IN ('connected', 'syncing', 'error')`;
+const LIVE_STATUSES = ['connected', 'syncing', 'error'];
+const LIVE = sql.fragment`status = ANY(${sql.array(LIVE_STATUSES, 'text')})`;
 const idRow = z.object({ id: z.number() });
 const statusRow = z.object({ status: z.string() });
 const heldRow = z.object({ held: z.boolean() });
@@ -100,7 +101,7 @@ export function createAccessTokens(options: AccessTokenOptions) {
     const row = await pool.maybeOne(sql.type(statusRow)`
       SELECT status FROM integration_connection WHERE id = ${connectionId}
     `);
-    if (!row || !['connected', 'syncing', 'error'].includes(row.status))
+    if (!row || !LIVE_STATUSES.includes(row.status))
       throw new NotSyncableError(row?.status ?? 'disconnected');
     return 'busy';
   }
