@@ -8,39 +8,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import t from 'tap';
 import { createTestDatabase } from '../helper.ts';
+import { Jar } from '../support/fetch-jar.ts';
 import { freePort } from '../support/free-port.ts';
-
-/** Minimal cookie jar over fetch, for talking to the running process like a browser. */
-class Jar {
-  cookies = new Map<string, string>();
-  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
-    const response = await fetch(url, {
-      ...init,
-      redirect: 'manual',
-      headers: {
-        ...(init.headers as Record<string, string>),
-        cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
-      },
-    });
-    for (const header of response.headers.getSetCookie()) {
-      const [pair] = header.split(';');
-      const [name, ...value] = (pair ?? '').split('=');
-      if (name) this.cookies.set(name.trim(), value.join('='));
-    }
-    return response;
-  }
-  async csrf(url: string): Promise<string> {
-    const html = await (await this.fetch(url)).text();
-    return /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
-  }
-  async post(url: string, form: Record<string, string>): Promise<Response> {
-    return this.fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(form).toString(),
-    });
-  }
-}
 
 t.test('npm start without WHOOP credentials uses the built-in simulator with a demo member', async (t) => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'health-demo-'));

@@ -16,6 +16,8 @@ const parseTimestamp = (value: string): Date => new Date(value);
 
 export interface DbPoolOptions {
   maximumPoolSize?: number;
+  /** run after the row parser; bench/http.ts records each request's round trips with one */
+  interceptors?: readonly Interceptor[];
 }
 
 // Chosen, not inherited: no transaction of ours spans a network call (WHOOP, KMS), so one that sits
@@ -27,7 +29,7 @@ const CONNECTION_TIMEOUT_MS = 10_000;
 
 export async function createDbPool(url: string, options: DbPoolOptions = {}): Promise<DatabasePool> {
   return createPool(url, {
-    interceptors: [resultParserInterceptor],
+    interceptors: [resultParserInterceptor, ...(options.interceptors ?? [])],
     maximumPoolSize: options.maximumPoolSize ?? 10,
     statementTimeout: STATEMENT_TIMEOUT_MS,
     idleInTransactionSessionTimeout: IDLE_IN_TRANSACTION_TIMEOUT_MS,
