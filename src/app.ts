@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config.ts';
 import authPlugin from './plugins/auth.ts';
 import csrfPlugin from './plugins/csrf.ts';
@@ -52,14 +52,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     trustProxy: fastifyTrustProxy(deps.config.trustProxy),
     // One line per request from request-log.ts instead of Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
 
-  // Cross-cutting plugins, in dependency order.
+  // Cross-cutting plugins, for every response.
   await app.register(servicesPlugin, { config: deps.config, services: deps.services });
   await app.register(requestIdPlugin);
   await app.register(requestLogPlugin);
   await app.register(metricsPlugin, { token: deps.config.metricsToken });
+  // Probes and /metrics stay outside the site: they pay for no session, cookie, CSP or page rendering.
+  await app.register(healthRoutes);
+  await app.register(site, deps);
+
+  return app;
+}
+
+/** Pages, forms, htmx partials and the internal API: an encapsulated context of their own. */
+async function site(app: FastifyInstance, deps: AppDeps) {
+  // Cross-cutting plugins of the site, in dependency order.
   await app.register(securityPlugin);
   // Before the session: /internal requests are stripped of cookies before anything reads them.
   await app.register(internalApiPlugin, { token: deps.internalApiToken });
@@ -72,7 +82,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.config.whoop.enabled) await app.register(whoopOAuthPlugin);
 
   // Routes, by URL area.
-  await app.register(healthRoutes);
   await app.register(authRoutes);
   await app.register(accountRoutes);
   await app.register(dashboardRoutes);
@@ -82,6 +91,4 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.config.whoop.enabled) await app.register(integrationRoutes);
   if (deps.config.whoop.enabled) await app.register(syncHistoryRoutes);
   await app.register(internalRoutes, { prefix: '/internal' });
-
-  return app;
 }

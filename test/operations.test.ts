@@ -64,6 +64,40 @@ t.test('error pages show a reference id and never a stack', async (t) => {
   t.match(response.headers['content-type'], /text\/html/);
 });
 
+t.test(
+  'every page carries the security headers; probes and scrapes carry neither them nor a session',
+  async (t) => {
+    const { app } = await build(t);
+    for (const url of ['/login', '/signup', '/no/such/page']) {
+      const response = await app.inject(url);
+      t.match(
+        response.headers,
+        {
+          'content-security-policy': /default-src 'self';.*frame-ancestors 'none'/,
+          'cross-origin-opener-policy': 'same-origin',
+          'cross-origin-resource-policy': 'same-origin',
+          'origin-agent-cluster': '?1',
+          'referrer-policy': 'no-referrer',
+          'x-content-type-options': 'nosniff',
+          'x-dns-prefetch-control': 'off',
+          'x-download-options': 'noopen',
+          'x-frame-options': 'SAMEORIGIN',
+          'x-permitted-cross-domain-policies': 'none',
+          'x-xss-protection': '0',
+        },
+        url,
+      );
+      t.notOk(response.headers['strict-transport-security'], 'no HSTS over plain http');
+    }
+    for (const url of ['/healthz', '/readyz', '/metrics']) {
+      const response = await app.inject(url);
+      t.equal(response.statusCode, 200, url);
+      t.notOk(response.headers['set-cookie'], `${url} sets no cookie`);
+      t.notOk(response.headers['content-security-policy'], `${url} is not a page`);
+    }
+  },
+);
+
 t.test('pages send a CSP that allows no inline script', async (t) => {
   const { app } = await build(t);
   const response = await app.inject('/login');

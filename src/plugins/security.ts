@@ -1,7 +1,27 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import formbody from '@fastify/formbody';
-import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import helmet, { type HelmetOptions } from 'helmet';
+
+/**
+ * helmet's headers, computed once: the policy is the same for every response (no nonces, no
+ * per-request directives), and building it per request (as @fastify/helmet does) was one of the
+ * larger costs of a cheap route (issue 11).
+ */
+function securityHeaders(options: HelmetOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const response = {
+    setHeader(name: string, value: string) {
+      headers[name.toLowerCase()] = value;
+    },
+    removeHeader(name: string) {
+      delete headers[name.toLowerCase()];
+    },
+  };
+  helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, () => {});
+  return headers;
+}
 
 async function securityPlugin(app: FastifyInstance) {
   const { config } = app;
@@ -10,7 +30,7 @@ async function securityPlugin(app: FastifyInstance) {
   // The effective authorize URL: the in-process simulator's in demo mode, else WHOOP_OAUTH_BASE_URL.
   const oauthBaseUrl = app.services.whoop.authorizeEndpoint?.oauthBaseUrl ?? config.whoop.oauthBaseUrl;
   if (config.whoop.enabled) formTargets.push(new URL(oauthBaseUrl).origin);
-  await app.register(helmet, {
+  const headers = securityHeaders({
     contentSecurityPolicy: {
       useDefaults: false,
       directives: {
@@ -28,6 +48,9 @@ async function securityPlugin(app: FastifyInstance) {
       },
     },
     strictTransportSecurity: config.cookieSecure,
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.headers(headers);
   });
   await app.register(formbody, { bodyLimit: 64 * 1024 });
   // Login and sign-up are throttled by services.signIn, with counters in PostgreSQL.
