@@ -29,6 +29,8 @@ export interface SyncView {
   state: 'none' | 'queued' | 'running' | 'deferred' | 'ended';
   domains: DomainProgress[];
   resumeAt: { iso: string; text: string } | null;
+  /** how many seconds until the card looks again; null: nothing is active, it stops looking */
+  pollSeconds: number | null;
   /** the last run's outcome, once it ended */
   result: { status: SyncRun['status']; text: string; at: { iso: string; text: string } | null } | null;
 }
@@ -45,8 +47,26 @@ function resultText(run: SyncRun, added: number, updated: number): string {
   return run.status === 'partial' ? `${changes} Some data could not be read.` : changes;
 }
 
-export function syncView(run: SyncRun | null, timeZone: string): SyncView {
-  if (!run) return { active: false, state: 'none', domains: [], resumeAt: null, result: null };
+// Every second while a run reads WHOOP. A worker takes a queued run within a second or so, so the
+// first seconds after a press are watched as closely; a run that stays queued (busy workers) or waits
+// for WHOOP's daily budget (hours) is looked at far less often: every watcher costs a request.
+const POLL_RUNNING_SECONDS = 1;
+const HANDOFF_MS = 10_000;
+const POLL_QUEUED_SECONDS = 15;
+const POLL_DEFERRED_SECONDS = 60;
+
+function pollSecondsFor(run: SyncRun, now: number): number | null {
+  if (run.status === 'running') return POLL_RUNNING_SECONDS;
+  if (run.status === 'queued') {
+    return now - run.queued_at.getTime() < HANDOFF_MS ? POLL_RUNNING_SECONDS : POLL_QUEUED_SECONDS;
+  }
+  if (run.status === 'deferred') return POLL_DEFERRED_SECONDS;
+  return null;
+}
+
+export function syncView(run: SyncRun | null, timeZone: string, now: number = Date.now()): SyncView {
+  if (!run)
+    return { active: false, state: 'none', domains: [], resumeAt: null, pollSeconds: null, result: null };
   const domains = ORDER.map((domain): DomainProgress => {
     const counts = run.counts[domain];
     const state = counts?.error
@@ -73,6 +93,7 @@ export function syncView(run: SyncRun | null, timeZone: string): SyncView {
     state: active ? (run.status as 'queued' | 'running' | 'deferred') : 'ended',
     domains,
     resumeAt: run.status === 'deferred' ? instantView(run.resume_at, timeZone) : null,
+    pollSeconds: pollSecondsFor(run, now),
     result: active
       ? null
       : {

@@ -127,6 +127,53 @@ t.test(
   },
 );
 
+t.test(
+  'the card looks again every second while a run reads, and far less often while it waits',
+  async (t) => {
+    const fixture = await startSyncFixture(t);
+    const member = fixture.sim.createMember({ days: 3 });
+    const linked = await linkMember(fixture, member);
+    const browser = await loginAs(fixture, linked);
+    const poll = async () => {
+      const status = parse((await browser.get('/integrations/whoop/sync/status', HTMX)).body).querySelector(
+        '#whoop-sync-status',
+      );
+      return {
+        trigger: status?.getAttribute('hx-trigger'),
+        note: status?.querySelector('.sync-poll')?.text.trim(),
+      };
+    };
+    const setRun = (status: string, queuedSecondsAgo: number) =>
+      fixture.pool.query(sql.typeAlias('void')`
+      UPDATE integration_sync_run
+      SET status = ${status}, queued_at = now() - make_interval(secs => ${queuedSecondsAgo}),
+          resume_at = CASE WHEN ${status} = 'deferred' THEN now() + interval '3 hours' END
+      WHERE id = ${linked.initialRunId}
+    `);
+
+    await setRun('queued', 0);
+    t.match(
+      await poll(),
+      { trigger: 'every 1s', note: /^Updates every second\./ },
+      'just pressed: a worker takes it at once',
+    );
+    await setRun('queued', 60);
+    t.match(
+      await poll(),
+      { trigger: 'every 15s', note: /^Looks again every 15 seconds\./ },
+      'still queued a minute later: the workers are busy',
+    );
+    await setRun('running', 60);
+    t.match(await poll(), { trigger: 'every 1s', note: /^Updates every second\./ }, 'running');
+    await setRun('deferred', 60);
+    t.match(
+      await poll(),
+      { trigger: 'every 60s', note: /^Looks again every 60 seconds\./ },
+      "paused for WHOOP's daily limit",
+    );
+  },
+);
+
 t.test('POST /internal/whoop/sync answers 202 with the run id', async (t) => {
   const fixture = await startSyncFixture(t);
   const linked = await linkMember(fixture, fixture.sim.createMember({ days: 2 }));
