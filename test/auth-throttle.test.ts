@@ -118,8 +118,8 @@ t.test('passwords use scrypt at OWASP strength; weaker hashes are upgraded at lo
         SELECT password_hash FROM app_user WHERE email = ${email}
       `)
     ).password_hash;
-  t.match(await hashOf('new@example.com'), /^scrypt\$131072\$8\$1\$/, 'N = 2^17, r = 8, p = 1');
-  t.match(await createPasswordHasher().hash('x'), /^scrypt\$131072\$8\$1\$/, 'the default is OWASP strength');
+  t.match(await hashOf('new@example.com'), /^scrypt\$32768\$8\$3\$/, 'N = 2^15, r = 8, p = 3');
+  t.match(await createPasswordHasher().hash('x'), /^scrypt\$32768\$8\$3\$/, 'the default is OWASP strength');
 
   const salt = randomBytes(16);
   const weak = scryptSync('correct horse battery', salt, 32, { N: 2 ** 14, r: 8, p: 1 });
@@ -128,6 +128,28 @@ t.test('passwords use scrypt at OWASP strength; weaker hashes are upgraded at lo
     INSERT INTO app_user (email, password_hash, display_name) VALUES ('old@example.com', ${legacy}, 'Old')
   `);
   t.equal((await logIn(app, 'old@example.com', 'correct horse battery')).statusCode, 303);
-  t.match(await hashOf('old@example.com'), /^scrypt\$131072\$8\$1\$/, 'rehashed at the current strength');
+  t.match(await hashOf('old@example.com'), /^scrypt\$32768\$8\$3\$/, 'rehashed at the current strength');
   t.equal((await logIn(app, 'old@example.com', 'correct horse battery')).statusCode, 303, 'and still works');
+
+  // Hashes of the earlier default (N = 2^17, p = 1: as much work, four times the memory) still open and stay.
+  const earlierSalt = randomBytes(16);
+  const earlier = scryptSync('correct horse battery', earlierSalt, 32, {
+    N: 2 ** 17,
+    r: 8,
+    p: 1,
+    maxmem: 256 * 1024 * 1024,
+  });
+  const earlierHash = [
+    'scrypt',
+    2 ** 17,
+    8,
+    1,
+    earlierSalt.toString('base64'),
+    earlier.toString('base64'),
+  ].join('$');
+  await pool.query(sql.typeAlias('void')`
+    INSERT INTO app_user (email, password_hash, display_name) VALUES ('earlier@example.com', ${earlierHash}, 'Earlier')
+  `);
+  t.equal((await logIn(app, 'earlier@example.com', 'correct horse battery')).statusCode, 303);
+  t.equal(await hashOf('earlier@example.com'), earlierHash, 'kept: it is not weaker');
 });

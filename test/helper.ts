@@ -97,7 +97,7 @@ export interface BuildOptions {
   passwordCost?: number;
 }
 
-/** Sign-ups in tests hash at this scrypt N: production's 2^17 would make the suites minutes slower. */
+/** Sign-ups in tests hash at this scrypt N: production's strength would make the suites minutes slower. */
 export const TEST_PASSWORD_COST = 2 ** 10;
 
 /** An app on its own fresh database, closed when the test ends. */
