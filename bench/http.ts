@@ -68,6 +68,17 @@ const allRoutes: Route[] = [
 ];
 const routes = allRoutes.filter((route) => !options.only || route.name.includes(options.only));
 
+/**
+ * The Node.js options `npm start` runs the app with (package.json), minus the .env file: the bench
+ * gives the whole environment itself.
+ */
+function startOptions(): string[] {
+  const scripts = (JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
+  const words = (scripts.start ?? '').split(/\s+/);
+  return words.slice(1, words.indexOf('src/main.ts')).filter((word) => !word.startsWith('--env-file'));
+}
+
 /** VmRSS and VmHWM (peak) of a process, in MB. */
 function memoryOf(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -254,9 +265,13 @@ async function main() {
     const profiling = options.profile
       ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(options.profile)}`]
       : [];
-    const app = startChild([...profiling, 'src/main.ts', 'all'], env);
+    const app = startChild([...startOptions(), ...profiling, 'src/main.ts', 'all'], env);
     children.push(app);
-    await waitFor('the app', async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined));
+    const started = await waitFor('the app', async () => {
+      if (app.exitCode !== null) return 'exited';
+      return (await fetch(`${base}/readyz`)).ok ? 'ready' : undefined;
+    });
+    if (started === 'exited') throw new Error(`the app exited with code ${app.exitCode}`);
     const pid = app.pid ?? 0;
 
     // A person signs up and links WHOOP through the real OAuth round trip; the first sync runs in the worker.
@@ -297,7 +312,7 @@ async function main() {
     process.stdout.write(
       `First sync ${finished} in ${((Date.now() - syncStarted) / 1000).toFixed(1)} s: ` +
         `${counts[0]?.cycles} cycles, ${counts[0]?.sleeps} sleeps, ${counts[0]?.workouts} workouts. ` +
-        `App RSS ${afterSync.rss.toFixed(0)} MB (peak ${afterSync.peak.toFixed(0)} MB).\n`,
+        `App RSS ${afterSync.rss.toFixed(0)} MB (peak ${afterSync.peak.toFixed(0)} MB; ${await heapOf(base, env.METRICS_TOKEN ?? '')}).\n`,
     );
     const cookie = jar.cookieHeader();
 
@@ -377,16 +392,28 @@ async function main() {
     );
     process.stdout.write(
       `\nautocannon, ${CONNECTIONS} connections, ${DURATION} s per route after 1 s warm-up; app in production mode ` +
-        `(node src/main.ts all, logs at info to /dev/null); ${os.cpus().length} CPUs; node ${process.version}.\n`,
+        `(node ${[...startOptions(), 'src/main.ts all'].join(' ')}, logs at info to /dev/null); ${os.cpus().length} CPUs; node ${process.version}.\n`,
     );
     console.table(rows);
-    process.stdout.write(`App RSS now ${memory.rss.toFixed(0)} MB, peak ${memory.peak.toFixed(0)} MB.\n\n`);
+    process.stdout.write(
+      `App RSS now ${memory.rss.toFixed(0)} MB, peak ${memory.peak.toFixed(0)} MB; ${await heapOf(base, env.METRICS_TOKEN ?? '')}.\n\n`,
+    );
     process.stdout.write(`${verdicts.join('\n')}\n`);
   } finally {
     for (const child of children.reverse()) await stopChild(child);
     await database.stop();
     rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+/** The V8 heap as the app's own /metrics reports it, in MB: where the RSS goes. */
+async function heapOf(base: string, token: string): Promise<string> {
+  const text = await (
+    await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } })
+  ).text();
+  const mb = (name: string) =>
+    (Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0) / 2 ** 20).toFixed(0);
+  return `heap used ${mb('nodejs_heap_size_used_bytes')} MB of ${mb('nodejs_heap_size_total_bytes')} MB, external ${mb('nodejs_external_memory_bytes')} MB`;
 }
 
 function verdict(what: string, met: boolean, target: string): string {

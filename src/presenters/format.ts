@@ -59,14 +59,27 @@ export function formatterFor(timeZone: string) {
   const offsetNote = (instant: Date, offsetMinutes: number) =>
     zoneOffsetMinutes(instant, timeZone) === offsetMinutes ? '' : `UTC${offsetLabel(offsetMinutes)}`;
 
+  // A page names the same days again and again (six Progress charts label each of 90 days): each
+  // label is formatted once per request.
+  const calendarLabels = new Map<string, string>();
+  const calendarDate = (style: 'dateFull' | 'dateMedium' | 'dateShort' | 'dayMonth', date: LocalDate) => {
+    const key = `${style}${date}`;
+    let label = calendarLabels.get(key);
+    if (label === undefined) {
+      label = dateFormat(style, 'UTC').format(atNoonUtc(date));
+      calendarLabels.set(key, label);
+    }
+    return label;
+  };
+
   return {
     ...units,
     duration,
     timeZone,
-    dateFull: (date: LocalDate) => dateFormat('dateFull', 'UTC').format(atNoonUtc(date)),
-    dateMedium: (date: LocalDate) => dateFormat('dateMedium', 'UTC').format(atNoonUtc(date)),
-    dateShort: (date: LocalDate) => dateFormat('dateShort', 'UTC').format(atNoonUtc(date)),
-    dayMonth: (date: LocalDate) => dateFormat('dayMonth', 'UTC').format(atNoonUtc(date)),
+    dateFull: (date: LocalDate) => calendarDate('dateFull', date),
+    dateMedium: (date: LocalDate) => calendarDate('dateMedium', date),
+    dateShort: (date: LocalDate) => calendarDate('dateShort', date),
+    dayMonth: (date: LocalDate) => calendarDate('dayMonth', date),
     /** Clock time in the person's zone. */
     time: (instant: Date) => dateFormat('time', timeZone).format(instant),
     dateTime: (instant: Date) => dateFormat('dateTime', timeZone).format(instant),
