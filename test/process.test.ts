@@ -97,7 +97,7 @@ t.test('the npm start scripts read .env from the working directory', async (t) =
   for (const name of ['start', 'start:web', 'start:worker', 'migrate', 'tokens:rotate']) {
     t.match(
       scripts[name],
-      /^node --env-file-if-exists=\.env /,
+      /^node (--[\w-]+=\S+ )*--env-file-if-exists=\.env /,
       `npm run ${name} loads .env when there is one`,
     );
   }
