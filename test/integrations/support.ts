@@ -10,54 +10,45 @@ import {
   parseKeyring,
   type TokenVault,
 } from '../../src/services/token-vault/index.ts';
-import {
-  startWhoopSimulator,
-  type WhoopSimulator,
-  type WhoopSimulatorOptions,
-} from '../../src/whoop-sim/index.ts';
+import type { WhoopSimulator, WhoopSimulatorOptions } from '../../src/whoop-sim/index.ts';
 import { type BuildOptions, build, type TestApp } from '../helper.ts';
 import { type BrowserSession, csrfTokenFrom } from '../support/browser-session.ts';
+import {
+  consentFields,
+  type SimClient,
+  simulatorEnv,
+  startTestSimulator,
+  type Teardown,
+} from '../support/whoop-sim.ts';
 
 export const CLIENT_ID = 'health-tracker-test';
 export const CLIENT_SECRET = 'health-tracker-test-secret';
 export const REDIRECT_URI = 'http://localhost:3000/integrations/whoop/callback';
 export const INTERNAL_TOKEN = 'internal-api-token-for-tests-0123456789abcdef';
 
-interface Teardown {
-  teardown(fn: () => unknown): void;
-}
+const CLIENT: SimClient = {
+  clientId: CLIENT_ID,
+  clientSecret: CLIENT_SECRET,
+  redirectUri: REDIRECT_URI,
+  name: 'Health Tracker (test)',
+};
 
+/** The simulator on the wall clock with WHOOP's own rate limits; `redirectUri` registers another callback. */
 export async function startSim(
   t: Teardown,
   options: Partial<WhoopSimulatorOptions> & { redirectUri?: string } = {},
 ): Promise<WhoopSimulator> {
-  const { redirectUri, ...rest } = options;
-  const sim = await startWhoopSimulator({
-    clients: [
-      {
-        clientId: CLIENT_ID,
-        clientSecret: CLIENT_SECRET,
-        redirectUris: [redirectUri ?? REDIRECT_URI],
-        name: 'Health Tracker (test)',
-      },
-    ],
+  const { redirectUri, ...simulator } = options;
+  return startTestSimulator(t, {
+    client: { ...CLIENT, redirectUri: redirectUri ?? REDIRECT_URI },
     seed: 7,
-    nodeEnv: 'test',
-    ...rest,
+    clock: 'wall',
+    simulator,
   });
-  t.teardown(() => sim.close());
-  return sim;
 }
 
 export function whoopEnv(sim: WhoopSimulator, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    WHOOP_CLIENT_ID: CLIENT_ID,
-    WHOOP_CLIENT_SECRET: CLIENT_SECRET,
-    WHOOP_OAUTH_BASE_URL: sim.oauthBaseUrl,
-    WHOOP_API_BASE_URL: sim.apiBaseUrl,
-    INTERNAL_API_TOKEN: INTERNAL_TOKEN,
-    ...extra,
-  };
+  return { ...simulatorEnv(sim, CLIENT), INTERNAL_API_TOKEN: INTERNAL_TOKEN, ...extra };
 }
 
 /** A simulator with one member, and the app pointed at it. */
@@ -76,9 +67,6 @@ export async function pressConnect(browser: BrowserSession): Promise<LightMyRequ
   return browser.submit('/integrations', '/integrations/whoop/connect', {});
 }
 
-const decodeEntities = (v: string) =>
-  v.replace(/&#(\d+);/g, (_m, code: string) => String.fromCharCode(Number(code)));
-
 /** Opens WHOOP's consent page and presses Grant or Deny, as a browser would; returns the redirect. */
 export async function answerConsent(
   authorizeUrl: string,
@@ -88,10 +76,7 @@ export async function answerConsent(
   const page = await fetch(authorizeUrl);
   const html = await page.text();
   if (page.status !== 200) throw new Error(`consent page answered ${page.status}: ${html}`);
-  const fields: Record<string, string> = {};
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    fields[decodeEntities(m[1] ?? '')] = decodeEntities(m[2] ?? '');
-  }
+  const fields = consentFields(html);
   const action = new URL('/oauth/oauth2/consent', authorizeUrl);
   const body = new URLSearchParams({
     ...fields,

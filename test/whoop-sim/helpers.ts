@@ -1,10 +1,9 @@
 // Shared set-up for the simulator's contract tests: a real simulator on 127.0.0.1:0, spoken to
 // over HTTP with global fetch, closed by t.teardown.
-import {
-  startWhoopSimulator,
-  type WhoopSimulator,
-  type WhoopSimulatorOptions,
-} from '../../src/whoop-sim/index.ts';
+import type { WhoopSimulator, WhoopSimulatorOptions } from '../../src/whoop-sim/index.ts';
+import { consentFields, startTestSimulator, type Teardown } from '../support/whoop-sim.ts';
+
+export type { Teardown } from '../support/whoop-sim.ts';
 
 export const CLIENT_ID = 'test-client';
 export const CLIENT_SECRET = 'sim_client_secret_123';
@@ -14,24 +13,16 @@ export const ALL_SCOPES =
 /** a fixed base clock: only advanceTime moves simulated time */
 export const FIXED_NOW = Date.parse('2026-03-10T15:20:00.000Z');
 
-export interface Teardown {
-  teardown(fn: () => unknown): void;
-}
-
 export async function startSim(
   t: Teardown,
   options: Partial<WhoopSimulatorOptions> = {},
 ): Promise<WhoopSimulator> {
-  const sim = await startWhoopSimulator({
-    clients: [
-      { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI], name: 'Test App' },
-    ],
-    now: () => FIXED_NOW,
+  return startTestSimulator(t, {
+    client: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: REDIRECT_URI, name: 'Test App' },
     seed: 42,
-    ...options,
+    clock: FIXED_NOW,
+    simulator: options,
   });
-  t.teardown(() => sim.close());
-  return sim;
 }
 
 export function authorizeUrl(sim: WhoopSimulator, params: Record<string, string> = {}): string {
@@ -46,17 +37,8 @@ export function authorizeUrl(sim: WhoopSimulator, params: Record<string, string>
   return `${sim.oauthBaseUrl}/auth?${query}`;
 }
 
-const decodeEntities = (v: string) =>
-  v.replace(/&#(\d+);/g, (_m, code: string) => String.fromCharCode(Number(code)));
-
 /** The consent form's hidden fields, as a browser would submit them. */
-export function hiddenFields(html: string): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    fields[decodeEntities(m[1] ?? '')] = decodeEntities(m[2] ?? '');
-  }
-  return fields;
-}
+export const hiddenFields = consentFields;
 
 export async function submitConsent(
   sim: WhoopSimulator,

@@ -7,15 +7,17 @@ import { createServices, type Services } from '../../../src/services/index.ts';
 import { generateKeyringKey } from '../../../src/services/token-vault/index.ts';
 import { emptyHttpStats } from '../../../src/services/whoop/api-client.ts';
 import type { PassContext, SyncTarget } from '../../../src/services/whoop/sync/engine.ts';
-import {
-  type MemberSummary,
-  startWhoopSimulator,
-  type WhoopSimulator,
-  type WhoopSimulatorOptions,
-} from '../../../src/whoop-sim/index.ts';
+import type { MemberSummary, WhoopSimulator, WhoopSimulatorOptions } from '../../../src/whoop-sim/index.ts';
 import { startWorker } from '../../../src/worker.ts';
 import { build, type TestApp } from '../../helper.ts';
 import { BrowserSession } from '../../support/browser-session.ts';
+import {
+  type SimClient,
+  simulatorEnv,
+  startTestSimulator,
+  type Teardown,
+  UNLIMITED_RATE,
+} from '../../support/whoop-sim.ts';
 
 export const CLIENT_ID = 'sync-test-client';
 export const CLIENT_SECRET = 'sync-test-secret-0123456789';
@@ -24,9 +26,12 @@ export const INTERNAL_TOKEN = 'internal-token-for-sync-tests-0123456789';
 export const PASSWORD = 'correct horse battery';
 const SCOPES = 'offline read:recovery read:cycles read:workout read:sleep read:profile read:body_measurement';
 
-interface Teardown {
-  teardown(fn: () => unknown): void;
-}
+const CLIENT: SimClient = {
+  clientId: CLIENT_ID,
+  clientSecret: CLIENT_SECRET,
+  redirectUri: REDIRECT_URI,
+  name: 'Sync tests',
+};
 
 export interface SyncFixture extends TestApp {
   sim: WhoopSimulator;
@@ -41,38 +46,17 @@ export interface FixtureOptions {
   frozenClock?: boolean;
 }
 
-/**
- * Where the simulator's frozen clock stands: now, or TEST_SIM_NOW (a past ISO instant) when the clock
- * matrix (test/support/clock-matrix.ts) replays the suites at awkward hours.
- */
-function simulatorInstant(): number {
-  const pinned = process.env.TEST_SIM_NOW;
-  if (!pinned) return Date.now();
-  const at = Date.parse(pinned);
-  if (!Number.isFinite(at) || at > Date.now())
-    throw new Error(`TEST_SIM_NOW must be a past ISO instant: ${pinned}`);
-  return at;
-}
-
 export async function startSyncFixture(t: Teardown, options: FixtureOptions = {}): Promise<SyncFixture> {
-  const frozenAt = simulatorInstant();
-  const sim = await startWhoopSimulator({
-    clients: [
-      { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI], name: 'Sync tests' },
-    ],
+  const sim = await startTestSimulator(t, {
+    client: CLIENT,
     seed: 11,
-    // Off, and announced as huge: the client obeys the limits WHOOP's headers announce.
-    rateLimit: { enabled: false, perMinute: 1_000_000, perDay: 100_000_000 },
-    ...(options.frozenClock === false ? {} : { now: () => frozenAt }),
-    ...options.sim,
+    clock: options.frozenClock === false ? 'wall' : 'frozen',
+    rateLimit: UNLIMITED_RATE,
+    simulator: options.sim,
   });
-  t.teardown(() => sim.close());
   const env: Record<string, string> = {
-    WHOOP_CLIENT_ID: CLIENT_ID,
-    WHOOP_CLIENT_SECRET: CLIENT_SECRET,
+    ...simulatorEnv(sim, CLIENT),
     WHOOP_REDIRECT_URI: REDIRECT_URI,
-    WHOOP_OAUTH_BASE_URL: sim.oauthBaseUrl,
-    WHOOP_API_BASE_URL: sim.apiBaseUrl,
     INTERNAL_API_TOKEN: INTERNAL_TOKEN,
     // One keyring for every process of the test: each can open what another sealed.
     TOKEN_ENCRYPTION_KEYS: generateKeyringKey('synctest'),
