@@ -11,7 +11,10 @@ import securityPlugin from './plugins/security.ts';
 import servicesPlugin from './plugins/services.ts';
 import sessionPlugin from './plugins/session.ts';
 import staticAssetsPlugin from './plugins/static-assets.ts';
+import tokenCryptoPlugin from './plugins/token-crypto.ts';
 import viewPlugin from './plugins/view.ts';
+import whoopClientPlugin from './plugins/whoop-client.ts';
+import whoopFeaturePlugin from './plugins/whoop-feature.ts';
 import whoopOAuthPlugin from './plugins/whoop-oauth.ts';
 import accountRoutes from './routes/account.ts';
 import authRoutes from './routes/auth.ts';
@@ -57,6 +60,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Cross-cutting plugins, for every response.
   await app.register(servicesPlugin, { config: deps.config, services: deps.services });
+  // The WHOOP integration's plugins (WHOOP-01, -07): the flag, token crypto and the WHOOP client.
+  await app.register(whoopFeaturePlugin);
+  await app.register(tokenCryptoPlugin);
+  await app.register(whoopClientPlugin);
   await app.register(requestIdPlugin);
   await app.register(requestLogPlugin);
   await app.register(metricsPlugin, { token: deps.config.metricsToken });
@@ -79,7 +86,8 @@ async function site(app: FastifyInstance, deps: AppDeps) {
   await app.register(viewPlugin);
   await app.register(staticAssetsPlugin);
   await app.register(errorsPlugin);
-  if (deps.config.whoop.enabled) await app.register(whoopOAuthPlugin);
+  // WHOOP-only plugins and routes go through the feature flag: off, they are not registered at all.
+  await app.registerWhoop(whoopOAuthPlugin);
 
   // Routes, by URL area.
   await app.register(authRoutes);
@@ -88,7 +96,7 @@ async function site(app: FastifyInstance, deps: AppDeps) {
   await app.register(sleepRoutes);
   await app.register(exerciseRoutes);
   await app.register(progressRoutes);
-  if (deps.config.whoop.enabled) await app.register(integrationRoutes);
-  if (deps.config.whoop.enabled) await app.register(syncHistoryRoutes);
+  await app.registerWhoop(integrationRoutes);
+  await app.registerWhoop(syncHistoryRoutes);
   await app.register(internalRoutes, { prefix: '/internal' });
 }

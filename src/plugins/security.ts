@@ -27,9 +27,7 @@ async function securityPlugin(app: FastifyInstance) {
   const { config } = app;
   // Chrome applies form-action to the redirect after a POST, and Connect redirects to WHOOP.
   const formTargets = ["'self'"];
-  // The effective authorize URL: the in-process simulator's in demo mode, else WHOOP_OAUTH_BASE_URL.
-  const oauthBaseUrl = app.services.whoop.authorizeEndpoint?.oauthBaseUrl ?? config.whoop.oauthBaseUrl;
-  if (config.whoop.enabled) formTargets.push(new URL(oauthBaseUrl).origin);
+  if (app.whoopClient.authorizeOrigin) formTargets.push(app.whoopClient.authorizeOrigin);
   const headers = securityHeaders({
     contentSecurityPolicy: {
       useDefaults: false,
@@ -56,4 +54,8 @@ async function securityPlugin(app: FastifyInstance) {
   // Login and sign-up are throttled by services.signIn, with counters in PostgreSQL.
 }
 
-export default fp(securityPlugin, { name: 'security', fastify: '5.x', dependencies: ['services'] });
+export default fp(securityPlugin, {
+  name: 'security',
+  fastify: '5.x',
+  dependencies: ['services', 'whoop-client'],
+});

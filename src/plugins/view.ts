@@ -34,7 +34,7 @@ function navigation(whoopEnabled: boolean): NavItem[] {
 async function viewPlugin(app: FastifyInstance) {
   const eta = new Eta({ views: viewsDir, cache: app.config.isProduction, autoEscape: true });
   await app.register(view, { engine: { eta }, templates: viewsDir, production: app.config.isProduction });
-  const nav = navigation(app.config.whoop.enabled);
+  const nav = navigation(app.whoopEnabled);
 
   app.decorateRequest('isHtmx', false);
   app.addHook('onRequest', async (request) => {
@@ -61,7 +61,7 @@ async function viewPlugin(app: FastifyInstance) {
         nav,
         currentPath: request.url.split('?')[0],
         requestId: request.id,
-        whoopEnabled: app.config.whoop.enabled,
+        whoopEnabled: app.whoopEnabled,
         flash,
         csrf: () => this.generateCsrf(),
         ...data,
@@ -72,4 +72,8 @@ async function viewPlugin(app: FastifyInstance) {
   );
 }
 
-export default fp(viewPlugin, { name: 'view', fastify: '5.x', dependencies: ['services', 'csrf', 'auth'] });
+export default fp(viewPlugin, {
+  name: 'view',
+  fastify: '5.x',
+  dependencies: ['services', 'csrf', 'auth', 'whoop-feature'],
+});

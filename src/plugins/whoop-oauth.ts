@@ -19,7 +19,7 @@ export const CALLBACK_PATH = WHOOP_CALLBACK_PATH;
 // so the plugin's generateStateFunction hands it our state, and its cookie-based exchange is not used:
 // the code exchange is a framework-free service call (WHOOP wants client credentials in the form body).
 async function whoopOAuthPlugin(app: FastifyInstance) {
-  const endpoint = app.services.whoop.authorizeEndpoint;
+  const endpoint = app.whoopClient.authorizeEndpoint;
   if (!endpoint) {
     app.decorate('whoopAuthorizationUrl', async () => {
       throw new Error('WHOOP is not configured');
@@ -82,5 +82,6 @@ async function whoopOAuthPlugin(app: FastifyInstance) {
 export default fp(whoopOAuthPlugin, {
   name: 'whoop-oauth',
   fastify: '5.x',
-  dependencies: ['services', 'session', 'auth'],
+  // The state's PKCE verifier is sealed by the token vault; the endpoint is the WHOOP client's.
+  dependencies: ['services', 'session', 'auth', 'whoop-feature', 'token-crypto', 'whoop-client'],
 });

@@ -11,7 +11,7 @@ import { createPasswordHasher } from './passwords.ts';
 import { createSessionRepository } from './sessions.ts';
 import { createSignIn } from './sign-in.ts';
 import { createSyncHistory } from './sync-history.ts';
-import { createTokenKeysFromConfig, type TokenKeys } from './token-keys.ts';
+import { createTokenKeysFromConfig, type TokenKeys, tokenCryptoStatus } from './token-keys.ts';
 import { createUserService } from './users.ts';
 import { createWhoopClient } from './whoop/client.ts';
 import { createWhoopConnections } from './whoop/connections.ts';
@@ -96,6 +96,8 @@ export function createServices(deps: ServiceDeps) {
     whoopSync,
     syncHistory: createSyncHistory({ pool }),
     tokenRotation: createTokenRotation({ pool, keys: tokenKeys, logger }),
+    /** Whether new tokens can be sealed, and with what; the vault itself stays with src/services/whoop/**. */
+    tokenCrypto: tokenCryptoStatus(tokenKeys),
     close: () => tokenKeys.close(),
   };
 }

@@ -63,6 +63,17 @@ export function createTokenKeys(options: {
   };
 }
 
+/** What the web side may know of the token keys: never seal or open, only whether new tokens can be sealed. */
+export interface TokenCryptoStatus {
+  /** what seals new tokens; undefined: no provider is configured, and linking WHOOP would fail */
+  readonly provider: 'kms' | 'keyring' | undefined;
+  readonly ready: boolean;
+}
+
+export function tokenCryptoStatus(keys: TokenKeys): TokenCryptoStatus {
+  return Object.freeze({ provider: keys.current?.name, ready: keys.current !== undefined });
+}
+
 /**
  * From the config; `devKeyringSpec` is the key main generates under the data dir outside production
  * when neither provider is configured.
