@@ -18,20 +18,32 @@ function pointsOf<T extends { local_date: string }>(
 
 const hoursText = (hours: number) => duration(hours * HOUR_MS);
 
-/** The Progress charts: WHOOP series when linked, the manual sleep log otherwise. */
+/**
+ * The Progress charts: WHOOP series when linked, the manual sleep log otherwise. After a Disconnect,
+ * the earlier link's WHOOP series up to its last date, and the sleep log's durations after it.
+ */
 export function progressCharts(data: ProgressData, fmt: Formatter): ChartView[] {
-  const specs: ChartSpec[] = data.linked ? wearableSpecs(data) : manualSpecs(data);
+  const specs: ChartSpec[] = data.linked
+    ? wearableSpecs(data)
+    : data.earlierThrough
+      ? [
+          ...wearableSpecs(data, 'No WHOOP data from the earlier link in this period.'),
+          ...manualSpecs(data, 'chart-logged-sleep-duration'),
+        ]
+      : manualSpecs(data);
   return specs.map((spec) => buildChart(spec, data.from, data.to, fmt));
 }
 
-function wearableSpecs(data: ProgressData): ChartSpec[] {
+function wearableSpecs(
+  data: ProgressData,
+  pending = 'Nothing scored in this period yet: data appears after WHOOP scores it and the next sync.',
+): ChartSpec[] {
   const { nights, strain } = data;
   const provider = nights[0]?.provider ?? 'whoop';
   const scored = <T extends { score_state: string }>(rows: readonly T[]) =>
     rows.filter((row) => row.score_state === 'SCORED');
   const scoredNights = scored(nights);
   const recovered = nights.filter((night) => night.recovery_state === 'SCORED');
-  const pending = 'Nothing scored in this period yet: data appears after WHOOP scores it and the next sync.';
   return [
     {
       id: 'chart-sleep-duration',
@@ -105,7 +117,7 @@ function wearableSpecs(data: ProgressData): ChartSpec[] {
   ];
 }
 
-function manualSpecs(data: ProgressData): ChartSpec[] {
+function manualSpecs(data: ProgressData, id = 'chart-sleep-duration'): ChartSpec[] {
   // Several entries on one date (a night in two parts) add up to that night.
   const hoursByDate = new Map<string, number>();
   for (const entry of data.manualSleep) {
@@ -115,7 +127,7 @@ function manualSpecs(data: ProgressData): ChartSpec[] {
   const points = [...hoursByDate].map(([date, value]) => ({ date, value }));
   return [
     {
-      id: 'chart-sleep-duration',
+      id,
       title: 'Sleep duration',
       noun: 'night',
       kind: 'bar',

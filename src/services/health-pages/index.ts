@@ -6,7 +6,7 @@ import type { WorkoutLog } from '../manual-logs/workout-log.ts';
 import { type DayWorkout, mergeDayWorkouts } from './day-workouts.ts';
 import { createWearableActivity, type DailyStrain } from './wearable-activity.ts';
 import { createWearableSleep, type WearableSleep } from './wearable-sleep.ts';
-import { createWhoopLink } from './whoop-link.ts';
+import { createWhoopLink, earlierThrough, whoopOn, whoopSpan } from './whoop-link.ts';
 
 export type { DayWorkout } from './day-workouts.ts';
 
@@ -20,20 +20,28 @@ export type TodaySleep =
 
 export interface DashboardData {
   today: LocalDate;
+  /** WHOOP is linked now */
   linked: boolean;
+  /** today shows WHOOP data (a live link, or the day of a Disconnect) */
+  whoopToday: boolean;
+  /** the last date of the earlier link's data, when today's WHOOP data comes from it */
+  earlierThrough: LocalDate | null;
   sleep: TodaySleep;
-  /** Today's cycle, when WHOOP is linked and has one. */
+  /** Today's cycle, when today shows WHOOP data and WHOOP has one. */
   strain: DailyStrain | null;
   workouts: DayWorkout[];
 }
 
 export interface SleepPageData {
   linked: boolean;
+  /** After a Disconnect: the last date of the earlier link's nights (shown read-only), else null */
+  earlierThrough: LocalDate | null;
   from: LocalDate;
   to: LocalDate;
   today: LocalDate;
   nights: WearableSleep[];
   naps: WearableSleep[];
+  /** The sleep log (not linked): every entry of these nights, the person's own to edit. */
   manual: readonly SleepEntry[];
   /** `until` of the page before (earlier nights) and after (later nights; null when this one ends today). */
   olderUntil: LocalDate;
@@ -43,6 +51,8 @@ export interface SleepPageData {
 export interface ExercisesPageData {
   date: LocalDate;
   today: LocalDate;
+  /** the last date of the earlier link's data, when this day's WHOOP workouts come from it */
+  earlierThrough: LocalDate | null;
   workouts: DayWorkout[];
 }
 
@@ -51,10 +61,12 @@ export interface ProgressData {
   from: LocalDate;
   to: LocalDate;
   linked: boolean;
-  /** Primary sleep per night with its recovery (WHOOP linked), oldest first. */
+  /** After a Disconnect: the last date WHOOP series cover (the earlier link's), else null */
+  earlierThrough: LocalDate | null;
+  /** Primary sleep per night with its recovery (the dates that show WHOOP data), oldest first. */
   nights: WearableSleep[];
   strain: readonly DailyStrain[];
-  /** Manual entries (not linked), oldest first. */
+  /** Manual entries (the dates that do not show WHOOP data), oldest first. */
   manualSleep: SleepEntry[];
 }
 
@@ -75,10 +87,10 @@ export function createHealthPages(deps: {
   const activity = createWearableActivity({ pool });
   const todayFor = (owner: Owner) => localDateOf(now(), owner.time_zone);
 
-  async function dayWorkouts(userId: number, date: LocalDate, linked: boolean): Promise<DayWorkout[]> {
+  async function dayWorkouts(userId: number, date: LocalDate, withWhoop: boolean): Promise<DayWorkout[]> {
     const [sessions, workouts] = await Promise.all([
       workoutLog.listDay(userId, date),
-      linked ? activity.workoutsOn(userId, date) : none,
+      withWhoop ? activity.workoutsOn(userId, date) : none,
     ]);
     return mergeDayWorkouts(sessions, workouts);
   }
@@ -88,19 +100,29 @@ export function createHealthPages(deps: {
 
     async dashboard(owner: Owner): Promise<DashboardData> {
       const today = todayFor(owner);
-      const linked = await link.isLinked(owner.id);
+      const shown = await link.shown(owner);
+      const whoopToday = whoopOn(shown, today);
       const [sleep, strain, workouts] = await Promise.all([
-        linked
+        whoopToday
           ? wearableSleep
               .between(owner.id, today, today)
               .then(({ nights }): TodaySleep => ({ source: 'wearable', night: nights[0] ?? null }))
           : sleepLog
               .list(owner.id, today, today)
               .then((entries): TodaySleep => ({ source: 'manual', entries })),
-        linked ? activity.strainBetween(owner.id, today, today).then((rows) => rows[0] ?? null) : null,
-        dayWorkouts(owner.id, today, linked),
+        whoopToday ? activity.strainBetween(owner.id, today, today).then((rows) => rows[0] ?? null) : null,
+        dayWorkouts(owner.id, today, whoopToday),
       ]);
-      return { today, linked, sleep, strain, workouts };
+      const linked = shown.kind === 'linked';
+      return {
+        today,
+        linked,
+        whoopToday,
+        earlierThrough: earlierThrough(shown, today),
+        sleep,
+        strain,
+        workouts,
+      };
     },
 
     /** The SLEEP_PAGE_NIGHTS nights ending on `until` (default: today). */
@@ -112,36 +134,50 @@ export function createHealthPages(deps: {
         olderUntil: addDays(from, -1),
         newerUntil: to < today ? minDate(addDays(to, SLEEP_PAGE_NIGHTS), today) : null,
       };
-      const linked = await link.isLinked(owner.id);
-      if (linked) {
-        const { nights, naps } = await wearableSleep.between(owner.id, from, to);
-        return { linked, from, to, today, nights, naps, manual: none, ...pages };
-      }
-      const manual = await sleepLog.list(owner.id, from, to);
-      return { linked, from, to, today, nights: [], naps: [], manual, ...pages };
+      const shown = await link.shown(owner);
+      const span = whoopSpan(shown, from, to);
+      const linked = shown.kind === 'linked';
+      const [{ nights, naps }, manual] = await Promise.all([
+        span ? wearableSleep.between(owner.id, span.from, span.to) : { nights: [], naps: [] },
+        linked ? none : sleepLog.list(owner.id, from, to),
+      ]);
+      const earlier = span && shown.kind === 'earlier' ? shown.through : null;
+      return { linked, earlierThrough: earlier, from, to, today, nights, naps, manual, ...pages };
     },
 
     async exercises(owner: Owner, date: LocalDate | undefined): Promise<ExercisesPageData> {
       const today = todayFor(owner);
       const day = date ?? today;
-      const linked = await link.isLinked(owner.id);
-      return { date: day, today, workouts: await dayWorkouts(owner.id, day, linked) };
+      const shown = await link.shown(owner);
+      const workouts = await dayWorkouts(owner.id, day, whoopOn(shown, day));
+      return { date: day, today, earlierThrough: earlierThrough(shown, day), workouts };
     },
 
     /** The last `range` days, today included. */
     async progress(owner: Owner, range: ProgressRange): Promise<ProgressData> {
       const to = todayFor(owner);
       const from = addDays(to, -(range - 1));
-      const linked = await link.isLinked(owner.id);
-      if (linked) {
-        const [{ nights }, strain] = await Promise.all([
-          wearableSleep.between(owner.id, from, to),
-          activity.strainBetween(owner.id, from, to),
-        ]);
-        return { range, from, to, linked, nights: nights.reverse(), strain, manualSleep: [] };
-      }
-      const manualSleep = [...(await sleepLog.list(owner.id, from, to))].reverse();
-      return { range, from, to, linked, nights: [], strain: none, manualSleep };
+      const shown = await link.shown(owner);
+      const linked = shown.kind === 'linked';
+      const span = whoopSpan(shown, from, to);
+      // Manual entries chart the dates after the WHOOP span (all of them when there is none).
+      const manualFrom = span ? addDays(span.to, 1) : from;
+      const [{ nights }, strain, manual] = await Promise.all([
+        span ? wearableSleep.between(owner.id, span.from, span.to) : { nights: [] },
+        span ? activity.strainBetween(owner.id, span.from, span.to) : none,
+        manualFrom <= to ? sleepLog.list(owner.id, manualFrom, to) : none,
+      ]);
+      const earlier = span && shown.kind === 'earlier' ? shown.through : null;
+      return {
+        range,
+        from,
+        to,
+        linked,
+        earlierThrough: earlier,
+        nights: nights.reverse(),
+        strain,
+        manualSleep: [...manual].reverse(),
+      };
     },
 
     /** Whether `id` is one of this person's wearable workouts (which are read-only). */
