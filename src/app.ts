@@ -19,6 +19,7 @@ import whoopOAuthPlugin from './plugins/whoop-oauth.ts';
 import accountRoutes from './routes/account.ts';
 import authRoutes from './routes/auth.ts';
 import dashboardRoutes from './routes/dashboard.ts';
+import dataRightsRoutes from './routes/data-rights.ts';
 import exerciseRoutes from './routes/exercises.ts';
 import healthRoutes from './routes/health.ts';
 import integrationRoutes from './routes/integrations.ts';
@@ -92,6 +93,7 @@ async function site(app: FastifyInstance, deps: AppDeps) {
   // Routes, by URL area.
   await app.register(authRoutes);
   await app.register(accountRoutes);
+  await app.register(dataRightsRoutes);
   await app.register(dashboardRoutes);
   await app.register(sleepRoutes);
   await app.register(exerciseRoutes);

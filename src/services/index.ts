@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import { createAuthThrottle } from './auth-throttle.ts';
+import { createDataRights } from './data-rights/index.ts';
 import type { DatabasePool } from './db/pool.ts';
 import { createHealthService } from './health.ts';
 import { createHealthPages } from './health-pages/index.ts';
@@ -73,7 +74,7 @@ export function createServices(deps: ServiceDeps) {
   });
   const users = createUserService({ pool, passwords: createPasswordHasher({ cost: deps.passwordCost }) });
   const authThrottle = createAuthThrottle({ pool });
-  return {
+  const services = {
     users,
     authThrottle,
     signIn: createSignIn({ users, throttle: authThrottle }),
@@ -99,6 +100,17 @@ export function createServices(deps: ServiceDeps) {
     /** Whether new tokens can be sealed, and with what; the vault itself stays with src/services/whoop/**. */
     tokenCrypto: tokenCryptoStatus(tokenKeys),
     close: () => tokenKeys.close(),
+  };
+  return {
+    ...services,
+    dataRights: createDataRights({
+      pool,
+      logger,
+      now,
+      users,
+      throttle: authThrottle,
+      whoop: services.whoop,
+    }),
   };
 }
 
