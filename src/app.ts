@@ -27,6 +27,7 @@ import internalRoutes from './routes/internal.ts';
 import progressRoutes from './routes/progress.ts';
 import sleepRoutes from './routes/sleep.ts';
 import syncHistoryRoutes from './routes/sync-history.ts';
+import webhookRoutes from './routes/webhooks.ts';
 import type { Services } from './services/index.ts';
 import type { Logger } from './services/logger.ts';
 
@@ -70,6 +71,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { token: deps.config.metricsToken });
   // Probes and /metrics stay outside the site: they pay for no session, cookie, CSP or page rendering.
   await app.register(healthRoutes);
+  // WHOOP's signed webhooks: raw bytes in, no session or CSRF (the signature is the authentication).
+  await app.registerWhoop(webhookRoutes);
   await app.register(site, deps);
 
   return app;

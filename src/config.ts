@@ -113,6 +113,11 @@ const envSchema = z.object({
   WHOOP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   WHOOP_BACKFILL_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   SYNC_LOOKBACK_DAYS: z.coerce.number().int().min(0).max(60).default(3),
+  WHOOP_WEBHOOK_SILENCE_HOURS: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 14)
+    .default(24),
   SYNC_NOW_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(86_400).default(120),
   SYNC_SCHEDULE: z
     .string()
@@ -171,6 +176,8 @@ export interface Config {
     readonly requestTimeoutMs: number;
     /** Sync now starts a new run at most once per connection per this period (pressing again joins) */
     readonly manualCooldownMs: number;
+    /** no webhook for this long: scheduled syncs read every collection again (WHOOP_WEBHOOK_SILENCE_HOURS) */
+    readonly webhookSilenceMs: number;
   };
   readonly tokenEncryption: {
     readonly keyringSpec: string | undefined;
@@ -303,6 +310,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       rateLimitPerDay: env.WHOOP_RATE_LIMIT_PER_DAY,
       requestTimeoutMs: env.WHOOP_REQUEST_TIMEOUT_MS,
       manualCooldownMs: env.SYNC_NOW_COOLDOWN_SECONDS * 1000,
+      webhookSilenceMs: env.WHOOP_WEBHOOK_SILENCE_HOURS * 3_600_000,
     }),
     tokenEncryption: Object.freeze({
       keyringSpec: env.TOKEN_ENCRYPTION_KEYS,

@@ -5,6 +5,7 @@ import { PURGE_EXPIRED_OAUTH_STATES, purgeExpiredOAuthStatesTask } from './purge
 import { PURGE_EXPIRED_SESSIONS, purgeExpiredSessionsTask } from './purge-expired-sessions.ts';
 import { WHOOP_SYNC_TASK, whoopSyncTask } from './whoop-sync.ts';
 import { WHOOP_SYNC_TICK, whoopSyncTickTask } from './whoop-sync-tick.ts';
+import { WHOOP_WEBHOOK_TASK, whoopWebhookTask } from './whoop-webhook.ts';
 
 // With the WHOOP feature off, its tasks are not registered: WHOOP jobs left from before wait in the
 // queue (no worker takes a task it does not know, so none fails) until the feature is on again.
@@ -17,6 +18,7 @@ export function buildTaskList(services: Services): TaskList {
       ? {
           [WHOOP_SYNC_TASK]: whoopSyncTask({ whoopSync: services.whoopSync }),
           [WHOOP_SYNC_TICK]: whoopSyncTickTask({ whoopSync: services.whoopSync }),
+          [WHOOP_WEBHOOK_TASK]: whoopWebhookTask({ whoopSync: services.whoopSync }),
         }
       : {}),
   };

@@ -1,35 +1,12 @@
 // v2 webhooks: signed POSTs to each subscribed client's URL, retried with a short backoff, with
 // switches for the duplicates, losses and reordering that receivers must survive.
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { signWebhook } from '../services/whoop/webhook-signature.ts';
 import type { Faults } from './faults.ts';
 import type { ClientConfig } from './oauth-state.ts';
 import type { DataEvent } from './store.ts';
 
-/** base64(HMAC-SHA256(key = client secret, message = timestamp string + raw body)), no separator. */
-export function signWebhook(
-  secret: string,
-  timestamp: string | number,
-  rawBody: string | Uint8Array,
-): string {
-  return createHmac('sha256', secret).update(String(timestamp)).update(rawBody).digest('base64');
-}
-
-export function verifyWebhookSignature(input: {
-  secret: string;
-  timestamp: string;
-  rawBody: string | Uint8Array;
-  signature: string;
-  /** when given with toleranceMs, stale or future timestamps fail */
-  now?: number;
-  toleranceMs?: number;
-}): boolean {
-  const expected = Buffer.from(signWebhook(input.secret, input.timestamp, input.rawBody));
-  const actual = Buffer.from(input.signature);
-  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return false;
-  if (input.now === undefined || input.toleranceMs === undefined) return true;
-  const ts = Number(input.timestamp);
-  return Number.isFinite(ts) && Math.abs(input.now - ts) <= input.toleranceMs;
-}
+export { signWebhook, verifyWebhookSignature } from '../services/whoop/webhook-signature.ts';
 
 export interface WebhookOptions {
   /** waits before each retry; its length is the number of retries (default 5, compressed from WHOOP's hour) */

@@ -70,6 +70,9 @@ export function describeIssues(error: z.ZodError): string {
     .slice(0, 2000);
 }
 
+/** Marks an id made up for a record whose own id could not be read. */
+export const INVALID_ID_PREFIX = 'invalid:';
+
 /** The id of a record that failed its schema, as far as it can be read. */
 export function bestEffortId(record: unknown): string {
   if (record && typeof record === 'object') {
@@ -77,5 +80,5 @@ export function bestEffortId(record: unknown): string {
     if (typeof value === 'number' || (typeof value === 'string' && /^[\w-]{1,64}$/.test(value)))
       return String(value);
   }
-  return `invalid:${contentHash(record).slice(0, 16)}`;
+  return `${INVALID_ID_PREFIX}${contentHash(record).slice(0, 16)}`;
 }

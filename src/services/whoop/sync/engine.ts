@@ -18,15 +18,20 @@ import {
   type CollectionDomain,
   DOMAIN_ORDER,
   describeIssues,
+  INVALID_ID_PREFIX,
 } from './collections.ts';
 import { RepeatedPageTokenError, WhoopUnauthorizedError } from './errors.ts';
 import type { SyncMetrics } from './metrics.ts';
 import { bodyRow } from './normalize.ts';
+import { FULL_PASS, type PassPlan, WEBHOOK_ERA_WINDOW_MS } from './plan.ts';
 import {
   lockConnectionWrites,
+  markDeleted,
+  markRecoveriesOfSleepsDeleted,
   type NormalizedType,
   type Owner,
   type RawRecord,
+  reconcileListing,
   storeNormalized,
   storeRaw,
 } from './record-store.ts';
@@ -40,6 +45,9 @@ const PENDING_REFETCH_DAYS = 14;
 const TOKEN_RECHECK_MS = 60_000;
 
 const pendingRow = z.object({ oldest: z.date().nullable() });
+const clockRow = z.object({ now: z.date() });
+// The collections webhooks report changes of (WHOOP sends none for cycles, profile or body).
+const WEBHOOK_COVERED: ReadonlySet<Domain> = new Set(['sleep', 'recovery', 'workout']);
 
 /** PostgreSQL refused the data itself (SQLSTATE class 22, data exception, or 23, integrity violation). */
 function isDataRefusal(error: unknown): boolean {
@@ -58,6 +66,8 @@ export interface SyncTarget {
   /** WHOOP member id the connection was made with */
   memberId: string;
   watermarks: Record<string, string>;
+  /** what this pass reads (default: everything, the collections from their watermarks) */
+  plan?: PassPlan | undefined;
 }
 
 export interface PassContext extends CallContext {
@@ -83,6 +93,12 @@ export interface EngineDeps {
   lookbackDays: number;
   now?: () => number;
   metrics?: SyncMetrics | undefined;
+}
+
+function skipReason(domain: Domain, plan: PassPlan): string | undefined {
+  if ((domain === 'profile' || domain === 'body_measurement') && !plan.profile) return 'read daily';
+  if (WEBHOOK_COVERED.has(domain) && plan.covered === 'skip') return 'kept current by webhooks';
+  return undefined;
 }
 
 export function createSyncEngine(deps: EngineDeps) {
@@ -129,6 +145,8 @@ export function createSyncEngine(deps: EngineDeps) {
   /** Where a collection's listing starts this time. */
   async function windowStart(domain: CollectionDomain, target: SyncTarget): Promise<Date> {
     const horizon = now() - deps.backfillDays * DAY_MS;
+    if (target.plan?.covered === 'short' && WEBHOOK_COVERED.has(domain))
+      return new Date(Math.max(now() - WEBHOOK_ERA_WINDOW_MS, horizon));
     const mark = target.watermarks[domain];
     if (!mark) return new Date(horizon);
     let start = Date.parse(mark) - deps.lookbackDays * DAY_MS;
@@ -293,6 +311,9 @@ export function createSyncEngine(deps: EngineDeps) {
             WHERE id = ${owner.connectionId} AND provider_account_name IS DISTINCT FROM ${name}
           `)
         : { rowCount: 0 };
+      await tx.query(sql.typeAlias('void')`
+        UPDATE integration_connection SET profile_read_at = now() WHERE id = ${owner.connectionId}
+      `);
       const renamedCount = renamed.rowCount > 0 ? 1 : 0;
       context.counts.profile = {
         ...emptyCounts(),
@@ -347,6 +368,10 @@ export function createSyncEngine(deps: EngineDeps) {
     // A resumed run keeps what its earlier attempt counted.
     context.counts[domain] = { ...(context.counts[domain] ?? emptyCounts()), since: since.toISOString() };
     await context.progress(pool, domain);
+    // Database time: rows a webhook stores while the listing runs are newer than this, and not judged.
+    const listedFrom = await pool.oneFirst(sql.type(clockRow)`SELECT clock_timestamp() AS now`);
+    const listedIds: string[] = [];
+    let unidentified = false;
     let newest: string | undefined;
     const onPage = async (page: CollectionPage) => {
       const raw: RawRecord[] = [];
@@ -356,6 +381,7 @@ export function createSyncEngine(deps: EngineDeps) {
         const parsed = spec.schema.safeParse(record);
         if (parsed.success) {
           const data = parsed.data as never;
+          listedIds.push(spec.id(data));
           raw.push({ externalId: spec.id(data), payload: record });
           // Unread fields keep whatever WHOOP sent, minus the NUL PostgreSQL refuses (in extras).
           rows.push(spec.row(withoutNul(data)));
@@ -364,8 +390,11 @@ export function createSyncEngine(deps: EngineDeps) {
         } else {
           rejected += 1;
           deps.metrics?.apiErrors.inc({ endpoint: spec.path, kind: 'invalid_record' });
+          const id = bestEffortId(record);
+          if (id.startsWith(INVALID_ID_PREFIX)) unidentified = true;
+          else listedIds.push(id);
           raw.push({
-            externalId: bestEffortId(record),
+            externalId: id,
             payload: record,
             validationError: describeIssues(parsed.error),
           });
@@ -374,7 +403,30 @@ export function createSyncEngine(deps: EngineDeps) {
       await storeBatch(owner, domain, raw, { type: domain, rows }, page.records.length, rejected, context);
     };
     await api.listCollection(domain, spec.path, since, call, context, onPage);
+    // The listing is complete: what it no longer holds is gone at WHOOP. A record whose id could not be
+    // read might be any of them, so then nothing is judged this time.
+    if (!unidentified) await reconcile(owner, domain, { since, listedFrom, listedIds }, context);
     return newest;
+  }
+
+  async function reconcile(
+    owner: Owner,
+    domain: CollectionDomain,
+    window: Parameters<typeof reconcileListing>[3],
+    context: PassContext,
+  ) {
+    await pool.transaction(async (tx) => {
+      await lockConnectionWrites(tx, owner.connectionId);
+      const gone = await reconcileListing(tx, owner.connectionId, domain, window);
+      if (gone.length === 0) return;
+      const counts = context.counts[domain] ?? emptyCounts();
+      context.counts[domain] = { ...counts, deleted: (counts.deleted ?? 0) + gone.length };
+      context.log.info(
+        { domain, deleted: gone.length },
+        'whoop sync: records WHOOP no longer lists marked deleted',
+      );
+      await context.progress(tx, domain);
+    });
   }
 
   async function advanceWatermark(
@@ -391,7 +443,84 @@ export function createSyncEngine(deps: EngineDeps) {
     `);
   }
 
+  /** Validates and stores one record WHOOP sent by id, as a listing's page would be stored. */
+  async function storeFetched(
+    owner: Owner,
+    domain: 'sleep' | 'recovery' | 'workout',
+    body: unknown,
+    context: PassContext,
+  ): Promise<{ outcome: 'stored'; data: Record<string, unknown> } | { outcome: 'rejected' }> {
+    const spec = COLLECTIONS[domain];
+    const parsed = spec.schema.safeParse(body);
+    if (!parsed.success) {
+      const raw = {
+        externalId: bestEffortId(body),
+        payload: body,
+        validationError: describeIssues(parsed.error),
+      };
+      await storeBatch(owner, domain, [raw], { type: domain, rows: [] }, 1, 1, context);
+      return { outcome: 'rejected' };
+    }
+    const data = parsed.data as never;
+    const raw = { externalId: spec.id(data), payload: body };
+    await storeBatch(
+      owner,
+      domain,
+      [raw],
+      { type: domain, rows: [spec.row(withoutNul(data))] },
+      1,
+      0,
+      context,
+    );
+    return { outcome: 'stored', data: parsed.data as Record<string, unknown> };
+  }
+
+  async function markGone(owner: Owner, domain: 'sleep' | 'workout', id: string) {
+    await pool.transaction(async (tx) => {
+      await lockConnectionWrites(tx, owner.connectionId);
+      await markDeleted(tx, owner.connectionId, domain, [id]);
+    });
+  }
+
   return {
+    /**
+     * A webhook said a sleep or workout changed: read it by id and store it like a listed one. 404 means
+     * WHOOP deleted it since: it is marked deleted here too. With `withRecovery` (recovery.updated names
+     * the sleep), the sleep's cycle's recovery is read and stored as well.
+     */
+    async refreshRecord(
+      target: SyncTarget,
+      request: { domain: 'sleep' | 'workout'; id: string; withRecovery?: boolean },
+      context: PassContext,
+    ): Promise<'stored' | 'gone' | 'rejected' | 'no recovery yet'> {
+      const owner: Owner = { connectionId: target.connectionId, userId: target.userId, provider };
+      const call = authorizedCaller(target.connectionId, context);
+      const path = `${COLLECTIONS[request.domain].path}/${encodeURIComponent(request.id)}`;
+      const found = await call((token) => api.get(request.domain, path, {}, token, context));
+      if (found.status === 404) {
+        await markGone(owner, request.domain, request.id);
+        return 'gone';
+      }
+      const stored = await storeFetched(owner, request.domain, found.body, context);
+      if (stored.outcome === 'rejected' || !request.withRecovery) return stored.outcome;
+      const cycleId = Number(stored.data.cycle_id);
+      const recovery = await call((token) =>
+        api.get('recovery', `/v2/cycle/${cycleId}/recovery`, {}, token, context),
+      );
+      // Not scored yet: WHOOP sends recovery.updated again when it is.
+      if (recovery.status === 404) return 'no recovery yet';
+      return (await storeFetched(owner, 'recovery', recovery.body, context)).outcome;
+    },
+
+    /** WHOOP deleted a record (recovery: named by its sleep's id); deletions are final. */
+    async applyDeletion(target: SyncTarget, domain: 'sleep' | 'workout' | 'recovery', id: string) {
+      return pool.transaction(async (tx) => {
+        await lockConnectionWrites(tx, target.connectionId);
+        if (domain === 'recovery') return markRecoveriesOfSleepsDeleted(tx, target.connectionId, [id]);
+        return markDeleted(tx, target.connectionId, domain, [id]);
+      });
+    },
+
     /**
      * One pass over every domain. Callers hold the connection's sync slot (see runner.ts); the
      * writes themselves are safe to interleave. WHOOP being down, a dead grant or a spent budget
@@ -401,8 +530,15 @@ export function createSyncEngine(deps: EngineDeps) {
       const owner: Owner = { connectionId: target.connectionId, userId: target.userId, provider };
       const call = authorizedCaller(target.connectionId, context);
       const domainErrors: PassResult['domainErrors'] = {};
+      const plan = target.plan ?? FULL_PASS;
       for (const domain of DOMAIN_ORDER) {
         if (context.counts[domain]?.done) continue;
+        const skipped = skipReason(domain, plan);
+        if (skipped) {
+          context.counts[domain] = { ...emptyCounts(), skipped };
+          await finishDomain(domain, context);
+          continue;
+        }
         try {
           if (domain === 'profile') await syncProfile(target, owner, call, context);
           else if (domain === 'body_measurement') await syncBody(target, owner, call, context);
@@ -429,6 +565,14 @@ export function createSyncEngine(deps: EngineDeps) {
         (sum, counts) => sum + (counts?.rejected ?? 0),
         0,
       );
+      const coveredListed = [...WEBHOOK_COVERED].every(
+        (domain) => context.counts[domain]?.done && !context.counts[domain]?.skipped && !domainErrors[domain],
+      );
+      if (coveredListed) {
+        await pool.query(sql.typeAlias('void')`
+          UPDATE integration_connection SET covered_listed_at = now() WHERE id = ${target.connectionId}
+        `);
+      }
       return { domainErrors, rejected };
     },
   };

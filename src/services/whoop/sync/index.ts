@@ -18,6 +18,7 @@ import { requestSync, type SyncRequestResult } from './requests.ts';
 import { createSyncRunner, type JobInfo } from './runner.ts';
 import { createSyncRuns, type SyncRun, type SyncTrigger } from './runs.ts';
 import { createSyncScheduler } from './schedule.ts';
+import { createWebhooks } from './webhooks.ts';
 
 export interface WhoopSyncDeps {
   pool: DatabasePool;
@@ -84,8 +85,25 @@ export function createWhoopSync(deps: WhoopSyncDeps) {
         })
       : undefined;
   const runner = engine
-    ? createSyncRunner({ pool, engine, runs, logger, nextSyncAfter: scheduler.nextAfter, provider, metrics })
+    ? createSyncRunner({
+        pool,
+        engine,
+        runs,
+        logger,
+        nextSyncAfter: scheduler.nextAfter,
+        provider,
+        webhookSilenceMs: sync.webhookSilenceMs,
+        metrics,
+      })
     : undefined;
+
+  const webhooks = createWebhooks({
+    pool,
+    logger,
+    provider,
+    clientSecret: deps.settings?.clientSecret,
+    engine: runner ? engine : undefined,
+  });
 
   async function scheduleAfterLink(db: CommonQueryMethods, connectionId: number) {
     await db.query(sql.typeAlias('void')`
@@ -100,6 +118,8 @@ export function createWhoopSync(deps: WhoopSyncDeps) {
     /** The engine itself, for benchmarks and tests that drive passes directly. */
     engine,
     nextSyncAfter: scheduler.nextAfter,
+    /** POST /webhooks/whoop and the whoop_webhook task */
+    webhooks,
 
     /** Sync now: enqueue a sync of the user's WHOOP connection, or join the one waiting or running. */
     async request(input: {

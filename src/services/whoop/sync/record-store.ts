@@ -1,7 +1,8 @@
 // Writes one fetched page: raw payloads (deduplicated by content hash), normalized rows (batched
 // upserts), and for sleeps the primary flag of every touched local date. The caller runs it in one
 // transaction with the run's progress, so a page is either fully stored or not at all.
-import type { CommonQueryMethods } from 'slonik';
+import type { CommonQueryMethods, FragmentSqlToken } from 'slonik';
+import { z } from 'zod';
 import { sql } from '../../db/sql.ts';
 import { contentHash, withoutNul } from './canonical-json.ts';
 import { SYNC_WRITE_LOCK } from './locks.ts';
@@ -244,4 +245,91 @@ async function copySleepTimesToRecoveries(
       AND (r.start_at, r.end_at, r.utc_offset_minutes, r.local_date)
         IS DISTINCT FROM (s.start_at, s.end_at, s.utc_offset_minutes, s.local_date)
   `);
+}
+
+export type DeletableType = 'cycle' | 'sleep' | 'recovery' | 'workout';
+
+const TABLES: Record<DeletableType, string> = {
+  cycle: 'integration_cycle',
+  sleep: 'integration_sleep',
+  recovery: 'integration_recovery',
+  workout: 'integration_workout',
+};
+
+const deletedRow = z.object({ external_id: z.string(), local_date: z.string().nullable() });
+
+/**
+ * Marks live rows deleted (kept for audit, hidden everywhere), chosen by `where`. A deleted sleep
+ * takes its recovery with it, and its date gets its primary sleep again. Returns the deleted ids.
+ */
+async function markDeletedWhere(
+  db: CommonQueryMethods,
+  connectionId: number,
+  type: DeletableType,
+  where: FragmentSqlToken,
+): Promise<string[]> {
+  const rows = await db.any(sql.type(deletedRow)`
+    UPDATE ${sql.identifier([TABLES[type]])} AS t
+    SET deleted_at = now(), updated_at = now()${type === 'sleep' ? sql.fragment`, is_primary = false` : sql.fragment``}
+    WHERE t.connection_id = ${connectionId} AND t.deleted_at IS NULL AND ${where}
+    RETURNING t.external_id, t.local_date::text AS local_date
+  `);
+  const ids = rows.map((row) => row.external_id);
+  if (type === 'sleep' && ids.length > 0) {
+    await markRecoveriesOfSleepsDeleted(db, connectionId, ids);
+    const dates = [...new Set(rows.flatMap((row) => (row.local_date ? [row.local_date] : [])))];
+    await recomputePrimarySleep(db, connectionId, dates);
+  }
+  return ids;
+}
+
+/** The provider deleted these records (by their external ids). */
+export function markDeleted(
+  db: CommonQueryMethods,
+  connectionId: number,
+  type: DeletableType,
+  externalIds: readonly string[],
+): Promise<string[]> {
+  if (externalIds.length === 0) return Promise.resolve([]);
+  return markDeletedWhere(
+    db,
+    connectionId,
+    type,
+    sql.fragment`t.external_id = ANY(${sql.array([...externalIds], 'text')})`,
+  );
+}
+
+/** WHOOP names a recovery by its sleep's id in webhooks: the recoveries scored from these sleeps. */
+export function markRecoveriesOfSleepsDeleted(
+  db: CommonQueryMethods,
+  connectionId: number,
+  sleepIds: readonly string[],
+): Promise<string[]> {
+  return markDeletedWhere(
+    db,
+    connectionId,
+    'recovery',
+    sql.fragment`t.sleep_external_id = ANY(${sql.array([...sleepIds], 'text')})`,
+  );
+}
+
+/**
+ * After a complete listing of [since, now): live rows that start inside the window, were stored before
+ * the listing began (`listedFrom`, database time: a webhook may store a newer record meanwhile), and
+ * are not among the listed ids, are gone at the provider. Never call this after a partial listing.
+ */
+export function reconcileListing(
+  db: CommonQueryMethods,
+  connectionId: number,
+  type: DeletableType,
+  window: { since: Date; listedFrom: Date; listedIds: readonly string[] },
+): Promise<string[]> {
+  return markDeletedWhere(
+    db,
+    connectionId,
+    type,
+    sql.fragment`t.start_at >= ${sql.timestamp(window.since)}
+      AND t.updated_at < ${sql.timestamp(window.listedFrom)}
+      AND NOT (t.external_id = ANY(${sql.array([...window.listedIds], 'text')}))`,
+  );
 }

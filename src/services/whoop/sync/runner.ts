@@ -17,6 +17,7 @@ import {
 } from './errors.ts';
 import { SYNC_RUN_LOCK } from './locks.ts';
 import type { SyncMetrics } from './metrics.ts';
+import { planPass } from './plan.ts';
 import { addSyncJob, JOB_KEY_PREFIX, SYNC_PRIORITY } from './requests.ts';
 import {
   ACTIVE_STATUSES,
@@ -48,6 +49,9 @@ const targetRow = z.object({
   user_id: z.number(),
   provider_account_id: z.string(),
   watermarks: z.record(z.string(), z.string()),
+  profile_read_at: z.date().nullable(),
+  last_webhook_at: z.date().nullable(),
+  covered_listed_at: z.date().nullable(),
 });
 const deadRow = z.object({ id: z.number(), worker_id: z.string() });
 const idRow = z.object({ id: z.number() });
@@ -79,6 +83,8 @@ export function createSyncRunner(deps: {
   logger: Logger;
   nextSyncAfter: (after: Date) => Date;
   provider: string;
+  /** webhooks silent this long: scheduled syncs read everything again */
+  webhookSilenceMs: number;
   metrics?: SyncMetrics | undefined;
 }) {
   const { pool, engine, runs } = deps;
@@ -91,17 +97,23 @@ export function createSyncRunner(deps: {
     if (started !== undefined) deps.metrics?.syncRunDuration.observe(labels, (Date.now() - started) / 1000);
   }
 
-  async function claimConnection(
-    connectionId: number,
-  ): Promise<Omit<SyncTarget, 'connectionId'> | undefined> {
+  async function claimConnection(run: SyncRun): Promise<Omit<SyncTarget, 'connectionId'> | undefined> {
     const row = await pool.maybeOne(sql.type(targetRow)`
       UPDATE integration_connection SET status = 'syncing', updated_at = now()
-      WHERE id = ${connectionId} AND status IN ('connected', 'error', 'syncing') AND provider_account_id IS NOT NULL
-      RETURNING user_id, provider_account_id, watermarks
+      WHERE id = ${run.connection_id} AND status IN ('connected', 'error', 'syncing') AND provider_account_id IS NOT NULL
+      RETURNING user_id, provider_account_id, watermarks, profile_read_at, last_webhook_at, covered_listed_at
     `);
-    return row
-      ? { userId: row.user_id, memberId: row.provider_account_id, watermarks: row.watermarks }
-      : undefined;
+    if (!row) return undefined;
+    const plan = planPass(
+      run.trigger,
+      {
+        profileReadAt: row.profile_read_at,
+        lastWebhookAt: row.last_webhook_at,
+        coveredListedAt: row.covered_listed_at,
+      },
+      { now: Date.now(), webhookSilenceMs: deps.webhookSilenceMs },
+    );
+    return { userId: row.user_id, memberId: row.provider_account_id, watermarks: row.watermarks, plan };
   }
 
   /** Ends the run and settles the connection in one transaction (a live status only: never undoes a disconnect). */
@@ -145,7 +157,7 @@ export function createSyncRunner(deps: {
       trigger: run.trigger,
       ...(job.jobId ? { jobId: job.jobId } : {}),
     });
-    const claimed = await claimConnection(run.connection_id);
+    const claimed = await claimConnection(run);
     const stats: HttpStats = {
       ...emptyHttpStats(),
       requests: run.http_requests,

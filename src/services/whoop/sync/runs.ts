@@ -29,7 +29,11 @@ export const domainCounts = z.object({
   updated: z.number(),
   unchanged: z.number(),
   rejected: z.number(),
+  /** stored records the provider no longer lists (reconciliation) */
+  deleted: z.number().optional(),
   done: z.boolean(),
+  /** why the pass did not read this domain (e.g. read daily, covered by webhooks) */
+  skipped: z.string().optional(),
   /** the start of the fetched window (collections) */
   since: z.string().optional(),
   error: z.string().optional(),
