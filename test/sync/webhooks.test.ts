@@ -150,7 +150,7 @@ t.test(
     t.equal(heard, null, 'a refused request does not count as a webhook');
 
     const accepted = await post(body, signed(body));
-  t.equal(accepted.status, 204, 'the same event, signed properly, is accepted');
+    t.equal(accepted.status, 204, 'the same event, signed properly, is accepted');
     t.equal((await storedEvents(fixture)).length, 1);
   },
 );
