@@ -162,15 +162,45 @@ t.test(
 t.test('WHOOP out of reach: the data is deleted anyway and the page says access may remain', async (t) => {
   const fixture = await startSyncFixture(t, { env: { WHOOP_REQUEST_TIMEOUT_MS: '1000' } });
   const alice = await linkMember(fixture, fixture.sim.createMember({ days: 1 }));
+  const bob = await linkMember(fixture, fixture.sim.createMember({ days: 1 }));
   fixture.sim.setFaults({ errorRate: 1, errorOn: ['data', 'token'], errorStatuses: [503] });
-  const browser = await loginAs(fixture, alice);
-  const response = await browser.submit('/account/delete', '/account/delete', {
+
+  const aliceBrowser = await loginAs(fixture, alice);
+  const whoopData = await aliceBrowser.submit('/account/whoop-data/delete', '/account/whoop-data/delete', {});
+  t.equal(whoopData.statusCode, 303);
+  t.match(
+    parse((await aliceBrowser.get('/account')).body).querySelector('.flash')?.text,
+    "Your WHOOP data is deleted. WHOOP could not be reached to revoke this app's access",
+  );
+  const aliceLeft = await rowsOfConnections(fixture, [alice.connectionId]);
+  t.same(aliceLeft, zeroes(aliceLeft), 'the WHOOP data is deleted');
+
+  const bobBrowser = await loginAs(fixture, bob);
+  const response = await bobBrowser.submit('/account/delete', '/account/delete', {
     password: 'correct horse battery',
   });
   t.equal(response.statusCode, 303);
   t.equal(response.headers.location, '/account/deleted?whoop=not-revoked');
-  const done = await browser.get(String(response.headers.location));
+  const done = await bobBrowser.get(String(response.headers.location));
   t.match(done.body, 'WHOOP could not be reached');
-  const left = await rowCounts(fixture, alice.userId);
+  const left = await rowCounts(fixture, bob.userId);
   t.same(left, zeroes(left), 'everything is deleted');
+});
+
+t.test('after a Disconnect, the kept history can be deleted too', async (t) => {
+  const fixture = await startSyncFixture(t);
+  const alice = await linkMember(fixture, fixture.sim.createMember({ days: 1 }));
+  await fixture.services.whoop.disconnect({ userId: alice.userId });
+  const browser = await loginAs(fixture, alice);
+  const confirm = await browser.get('/account/whoop-data/delete');
+  t.match(confirm.body, 'This removes, for good, everything this app holds from WHOOP');
+  await browser.submit('/account/whoop-data/delete', '/account/whoop-data/delete', {});
+  t.equal(
+    parse((await browser.get('/account')).body)
+      .querySelector('.flash')
+      ?.text.trim(),
+    'Your WHOOP data is deleted.',
+  );
+  const left = await rowsOfConnections(fixture, [alice.connectionId]);
+  t.same(left, zeroes(left), 'nothing of the old link is left');
 });

@@ -155,3 +155,42 @@ t.test('the export streams: rows are read as the download is read', async (t) =>
   `);
   t.equal(rows, 2000);
 });
+
+t.test(
+  'a database failure midway ends the download incomplete and is logged, never a silent short file',
+  async (t) => {
+    const fixture = await startSyncFixture(t);
+    const user = await fixture.services.users.signUp({
+      email: 'unlucky@example.test',
+      password: 'correct horse battery',
+      displayName: 'Unlucky',
+      timeZone: 'UTC',
+    });
+    const failingPool = await createDbPool(fixture.databaseUrl, {
+      maximumPoolSize: 2,
+      interceptors: [
+        {
+          name: 'fail-sync-history',
+          beforeQueryExecution: (_context, query) => {
+            if (query.sql.includes('FROM "integration_sync_run"')) throw new Error('connection lost');
+            return null;
+          },
+        },
+      ],
+    });
+    t.teardown(() => failingPool.end());
+    const exporter = createDataExport({ pool: failingPool, now: () => new Date() });
+    const stream = await exporter.open(user, fixture.logs.logger);
+    await t.rejects(async () => {
+      for await (const _chunk of stream) {
+        // read until it fails
+      }
+    }, /connection lost/);
+    t.ok(
+      fixture.logs
+        .lines()
+        .some((line) => line.msg === 'data export failed midway' && line.userId === user.id),
+      'an error line for operators',
+    );
+  },
+);
