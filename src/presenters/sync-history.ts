@@ -44,7 +44,7 @@ export const ERROR_SENTENCES: Record<Exclude<SyncErrorCode, 'partial_data'>, str
   app_credentials:
     "WHOOP refused this server's app credentials. The server's operator has to fix this; your link is kept.",
   different_account:
-    'WHOOP answered for a different WHOOP account than the one linked. Disconnect, then connect the account you want.',
+    'WHOOP answered for a different WHOOP account than the one linked. Disconnect, then connect the account you want: if it is another account, you are asked before its data replaces the old one.',
   connection_changed:
     'The sync was cancelled: WHOOP was disconnected, or needed a reconnect, before it could run.',
   job_lost: 'The sync was interrupted on the server. The next sync starts again from where it stopped.',

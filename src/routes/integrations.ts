@@ -3,7 +3,13 @@ import { z } from 'zod';
 import { CALLBACK_PATH, STATE_COOKIE } from '../plugins/whoop-oauth.ts';
 import { instantView } from '../presenters/date-formats.ts';
 import { type SyncView, syncView } from '../presenters/sync-status.ts';
-import { LinkError, type WhoopCard } from '../services/whoop/connections.ts';
+import {
+  AccountSwitchError,
+  type AccountSwitchQuestion,
+  LinkError,
+  type WhoopCard,
+} from '../services/whoop/connections.ts';
+import { formBody, signedIn } from './page-helpers.ts';
 
 const callbackQuery = z.object({
   code: z.string().min(1).max(4096).optional(),
@@ -42,6 +48,28 @@ export function cardView(
     hasHistory: card.hasHistory,
     configured: extra.configured,
     message: extra.message,
+  };
+}
+
+const SWITCH_PATH = '/integrations/whoop/switch';
+const switchGone =
+  'This request to switch WHOOP accounts expired or was already answered. Nothing was changed. Press Connect to try again.';
+
+export interface SwitchView {
+  previous: { name: string; id: string } | null;
+  next: { name: string; id: string };
+  expires: { iso: string; text: string } | null;
+}
+
+function switchView(question: AccountSwitchQuestion, timeZone: string): SwitchView {
+  const account = (held: { memberName: string; memberId: string }) => ({
+    name: held.memberName,
+    id: held.memberId,
+  });
+  return {
+    previous: question.previous ? account(question.previous) : null,
+    next: account(question.next),
+    expires: instantView(question.expiresAt, timeZone),
   };
 }
 
@@ -85,13 +113,15 @@ export default async function integrationRoutes(app: FastifyInstance) {
     // A query that is not plain strings is treated like an unknown state: refused, nothing linked.
     const query = parsed.success ? parsed.data : { code: undefined, state: undefined, error: undefined };
     try {
-      await app.services.whoop.completeAuthorization({
+      const linked = await app.services.whoop.completeAuthorization({
         userId: request.user.id,
         sessionId: request.session.sessionId,
         ...query,
         log: request.log,
         requestId: request.id,
       });
+      // Another WHOOP account than the one the history comes from: the person decides first.
+      if ('awaitingConfirmation' in linked) return reply.redirect(SWITCH_PATH, 303);
       request.session.flash = { kind: 'info', message: 'WHOOP is linked.' };
     } catch (error) {
       if (!(error instanceof LinkError)) throw error;
@@ -144,6 +174,55 @@ export default async function integrationRoutes(app: FastifyInstance) {
         : 'WHOOP was not linked.';
       if (request.isHtmx) return renderCard(request, reply, 'partials/whoop-card', { kind: 'info', text });
       request.session.flash = { kind: 'info', message: text };
+      return reply.redirect('/integrations', 303);
+    });
+
+    // Another WHOOP account came back from WHOOP: name both, and ask (two plain forms, no script needed).
+    pages.get(SWITCH_PATH, async (request, reply) => {
+      const user = signedIn(request);
+      const question = await app.services.whoop.pendingSwitch({
+        userId: user.id,
+        sessionId: request.session.sessionId,
+      });
+      if (!question) {
+        request.session.flash = { kind: 'error', message: switchGone };
+        return reply.redirect('/integrations', 303);
+      }
+      return reply.page('pages/whoop-switch', {
+        title: 'Switch WHOOP account',
+        question: switchView(question, user.time_zone),
+      });
+    });
+
+    pages.post(SWITCH_PATH, async (request, reply) => {
+      const user = signedIn(request);
+      const { replaces = '' } = formBody(request);
+      try {
+        const linked = await app.services.whoop.confirmSwitch({
+          userId: user.id,
+          sessionId: request.session.sessionId,
+          replaces,
+          log: request.log,
+          requestId: request.id,
+        });
+        request.session.flash = {
+          kind: 'info',
+          message: `WHOOP is linked to ${linked.memberName}. The earlier account's WHOOP data was deleted; the first sync of this one is under way.`,
+        };
+      } catch (error) {
+        if (!(error instanceof LinkError || error instanceof AccountSwitchError)) throw error;
+        request.session.flash = { kind: 'error', message: error.message };
+      }
+      return reply.redirect('/integrations', 303);
+    });
+
+    pages.post(`${SWITCH_PATH}/cancel`, async (request, reply) => {
+      const user = signedIn(request);
+      await app.services.whoop.cancelSwitch({ userId: user.id, log: request.log });
+      request.session.flash = {
+        kind: 'info',
+        message: 'Nothing was changed: the other WHOOP account was not linked, and your history is kept.',
+      };
       return reply.redirect('/integrations', 303);
     });
 

@@ -15,7 +15,11 @@ import { createSyncHistory } from './sync-history.ts';
 import { createTokenKeysFromConfig, type TokenKeys, tokenCryptoStatus } from './token-keys.ts';
 import { createUserService } from './users.ts';
 import { createWhoopClient } from './whoop/client.ts';
-import { createWhoopConnections } from './whoop/connections.ts';
+import {
+  createPendingSwitches,
+  createWhoopConnections,
+  PROVIDER as WHOOP_PROVIDER,
+} from './whoop/connections.ts';
 import { createOAuthStates } from './whoop/oauth-states.ts';
 import { createRateBudget } from './whoop/rate-budget.ts';
 import { type WhoopSettings, whoopSettingsFromConfig } from './whoop/settings.ts';
@@ -90,6 +94,7 @@ export function createServices(deps: ServiceDeps) {
       settings: whoopSettings,
       client: whoopClient,
       states: createOAuthStates({ pool, vault: tokenKeys.vault }),
+      pendingSwitches: createPendingSwitches({ pool, vault: tokenKeys.vault, provider: WHOOP_PROVIDER }),
       tokens: tokenStore,
       budget: whoopBudget,
       onLinked: whoopSync.onLinked,

@@ -16,7 +16,8 @@ export function sha256(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
-const sealedJson = z.object({
+/** A sealed secret as JSON (base64 fields), for a jsonb column. */
+export const sealedJson = z.object({
   ciphertext: z.string(),
   iv: z.string(),
   authTag: z.string(),
@@ -26,7 +27,7 @@ const sealedJson = z.object({
   keyVersion: z.string(),
 });
 
-function toJson(sealed: SealedSecret): z.infer<typeof sealedJson> {
+export function toJson(sealed: SealedSecret): z.infer<typeof sealedJson> {
   return {
     ciphertext: sealed.ciphertext.toString('base64'),
     iv: sealed.iv.toString('base64'),
@@ -38,7 +39,7 @@ function toJson(sealed: SealedSecret): z.infer<typeof sealedJson> {
   };
 }
 
-function fromJson(json: z.infer<typeof sealedJson>): SealedSecret {
+export function fromJson(json: z.infer<typeof sealedJson>): SealedSecret {
   return {
     ciphertext: Buffer.from(json.ciphertext, 'base64'),
     iv: Buffer.from(json.iv, 'base64'),
