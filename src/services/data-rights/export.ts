@@ -145,19 +145,13 @@ export function createDataExport(deps: DataExportDeps) {
       const output = zip.outputStream as Readable;
       const counts: FileCount[] = [];
       let current: Readable | undefined;
-      let finished = false;
 
       zip.on('error', (error: unknown) => {
         log.error({ err: error, userId: owner.id }, 'data export failed midway');
         output.destroy(error as Error);
       });
-      // The client went away: stop reading the database.
-      output.on('close', () => {
-        if (!finished) current?.destroy();
-      });
-      output.on('end', () => {
-        finished = true;
-      });
+      // The client went away (or the archive is done): stop reading the database.
+      output.on('close', () => current?.destroy());
 
       const addLazy = (path: string, chunks: () => AsyncIterable<string>) => {
         zip.addReadStreamLazy(path, { mtime: exportedAt }, (callback) => {
