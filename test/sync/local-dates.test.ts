@@ -152,7 +152,11 @@ t.test('a nap longer than the night never wins; a sleep that grows past midnight
     .filter((row) => !row.is_nap)
     .sort((a, b) => b.end_at.getTime() - a.end_at.getTime())
     .find(
-      (row) => row.external_id !== night?.external_id && Date.now() - row.end_at.getTime() < 2 * 86_400_000,
+      (row) =>
+        row.external_id !== night?.external_id &&
+        Date.now() - row.end_at.getTime() < 3 * 86_400_000 &&
+        // Grown, it must not land on the night's own date (a longer sleep there would rightly win).
+        localDate(new Date(row.end_at.getTime() + 20 * 3_600_000).toISOString(), 330) !== night?.local_date,
     );
   if (!recent) throw new Error('no recent night to grow');
   fixture.sim.grow(member.userId, 'sleep', recent.external_id, 20 * 3_600_000);
