@@ -29,8 +29,18 @@ function registeredRoutes(app: FastifyInstance): Array<{ method: string; path: s
 }
 
 // Reachable without an account: the front door, health checks, static files, the OAuth callback
-// (which sends a visitor to the login page) and /metrics (public in tests without METRICS_TOKEN).
-const PUBLIC = new Set(['/login', '/signup', '/healthz', '/readyz', '/metrics', '/*', '/logout']);
+// (which sends a visitor to the login page), /metrics (public in tests without METRICS_TOKEN) and the
+// page that confirms an account was deleted (its person is signed out by then; it shows nobody's data).
+const PUBLIC = new Set([
+  '/login',
+  '/signup',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/*',
+  '/logout',
+  '/account/deleted',
+]);
 
 t.test('every route, as a visitor, as another member and without the internal token', async (t) => {
   const { app, pool } = await build(t, { env: { INTERNAL_API_TOKEN: INTERNAL_TOKEN } });
