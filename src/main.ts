@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Runner } from 'graphile-worker';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
+import { WHOOP_WEBHOOK_PATH } from './routes/webhooks.ts';
 import { openDatabase, openLogger, openTokenKeys, readConfig } from './runtime.ts';
 import { runMigrations } from './services/db/migrate.ts';
 import { createDbPool } from './services/db/pool.ts';
@@ -55,6 +56,8 @@ async function startWhoop(config: Config, logger: Logger, mode: Mode): Promise<W
         clientSecret: DEMO_CLIENT_SECRET,
         redirectUris: [config.whoop.redirectUri],
         name: 'Health Tracker (demo)',
+        // As registered in WHOOP's developer dashboard: changes reach the app within seconds.
+        webhookUrl: new URL(WHOOP_WEBHOOK_PATH, config.publicBaseUrl).toString(),
       },
     ],
   });
