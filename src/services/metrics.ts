@@ -66,6 +66,12 @@ export function createMetrics(deps: { pool: DatabasePool }) {
     help: 'HTTP 429 responses received from WHOOP.',
     registers: [registry],
   });
+  const webhooksReceived = new Counter({
+    name: 'whoop_webhooks_received_total',
+    help: 'POSTs to /webhooks/whoop by outcome (accepted, duplicate, unknown_member, not_live, unknown_type, refused).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
   const tokenRefreshes = new Counter({
     name: 'whoop_token_refreshes_total',
     help: 'Successful access token refreshes.',
@@ -144,6 +150,7 @@ export function createMetrics(deps: { pool: DatabasePool }) {
     apiRequests,
     apiErrors,
     apiRateLimited,
+    webhooksReceived,
     tokenRefreshes,
     tokenRefreshFailures,
     rateBudgetRemaining,

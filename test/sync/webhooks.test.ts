@@ -149,6 +149,9 @@ t.test(
   `);
     t.equal(heard, null, 'a refused request does not count as a webhook');
 
+    const exposition = await fixture.services.metrics.registry.metrics();
+    // The oversized body never reaches the receiver: Fastify answers 413 before reading it whole.
+    t.match(exposition, /whoop_webhooks_received_total\{outcome="refused"\} 6/, 'operators see the refusals');
     const accepted = await post(body, signed(body));
     t.equal(accepted.status, 204, 'the same event, signed properly, is accepted');
     t.equal((await storedEvents(fixture)).length, 1);

@@ -103,6 +103,7 @@ export function createWhoopSync(deps: WhoopSyncDeps) {
     provider,
     clientSecret: deps.settings?.clientSecret,
     engine: runner ? engine : undefined,
+    metrics,
   });
 
   async function scheduleAfterLink(db: CommonQueryMethods, connectionId: number) {

@@ -9,6 +9,7 @@ export type SyncMetrics = Pick<
   | 'apiRequests'
   | 'apiErrors'
   | 'apiRateLimited'
+  | 'webhooksReceived'
   | 'tokenRefreshes'
   | 'tokenRefreshFailures'
   | 'rateBudgetRemaining'

@@ -15,6 +15,7 @@ import { WEBHOOK_EVENT_TYPES, webhookEventSchema } from '../schemas.ts';
 import { timestampFresh, verifyWebhookSignature } from '../webhook-signature.ts';
 import type { PassContext, SyncEngine, SyncTarget } from './engine.ts';
 import { ReauthRequiredError } from './errors.ts';
+import type { SyncMetrics } from './metrics.ts';
 
 export const WHOOP_WEBHOOK_TASK = 'whoop_webhook';
 /** How far a signature timestamp may be from our clock, either way. */
@@ -31,6 +32,13 @@ export type ReceiveResult =
   | { status: 401; reason: 'missing signature' | 'bad signature' | 'stale timestamp' }
   | { status: 400; reason: 'not a WHOOP event' }
   | { status: 204; outcome: 'accepted' | 'duplicate' | 'unknown member' | 'not live' | 'unknown type' };
+
+export interface ReceiveInput {
+  rawBody: Buffer;
+  timestamp: string | undefined;
+  signature: string | undefined;
+  log: LogSink;
+}
 
 const connectionRow = z.object({ id: z.number(), status: z.string() });
 const insertedRow = z.object({ id: z.number() });
@@ -85,6 +93,7 @@ export function createWebhooks(deps: {
   /** the client secret WHOOP signs with; undefined when WHOOP is not configured */
   clientSecret: string | undefined;
   engine: SyncEngine | undefined;
+  metrics?: SyncMetrics | undefined;
   now?: () => number;
 }) {
   const { pool, provider } = deps;
@@ -112,65 +121,67 @@ export function createWebhooks(deps: {
     `);
   }
 
+  async function receiveOnce(input: ReceiveInput): Promise<ReceiveResult> {
+    const { log } = input;
+    if (!deps.clientSecret || !input.timestamp || !input.signature)
+      return { status: 401, reason: 'missing signature' };
+    const signature = {
+      secret: deps.clientSecret,
+      timestamp: input.timestamp,
+      rawBody: input.rawBody,
+      signature: input.signature,
+    };
+    if (!verifyWebhookSignature(signature)) return { status: 401, reason: 'bad signature' };
+    if (!timestampFresh(input.timestamp, now(), WEBHOOK_TOLERANCE_MS))
+      return { status: 401, reason: 'stale timestamp' };
+    let body: unknown;
+    try {
+      body = JSON.parse(input.rawBody.toString('utf8'));
+    } catch {
+      return { status: 400, reason: 'not a WHOOP event' };
+    }
+    const type = (body as { type?: unknown } | null)?.type;
+    if (typeof type === 'string' && !(WEBHOOK_EVENT_TYPES as readonly string[]).includes(type)) {
+      // A type WHOOP added after this code: nothing to fetch, and no reason for WHOOP to retry.
+      log.info({ type: type.slice(0, 64) }, 'whoop webhook: unknown event type ignored');
+      return { status: 204, outcome: 'unknown type' };
+    }
+    const parsed = webhookEventSchema.safeParse(body);
+    if (!parsed.success) return { status: 400, reason: 'not a WHOOP event' };
+    const event = parsed.data;
+    const fields = { whoopUserId: event.user_id, type: event.type, traceId: event.trace_id };
+    const outcome = await pool.transaction(async (tx) => {
+      const connection = await tx.maybeOne(sql.type(connectionRow)`
+        SELECT id, status FROM integration_connection
+        WHERE provider = ${provider} AND provider_account_id = ${String(event.user_id)} AND status <> 'disconnected'
+      `);
+      if (!connection) return 'unknown member' as const;
+      await tx.query(sql.typeAlias('void')`
+        UPDATE integration_connection SET last_webhook_at = now() WHERE id = ${connection.id}
+      `);
+      if (connection.status === 'reauth_required') return 'not live' as const;
+      const inserted = await tx.maybeOne(sql.type(insertedRow)`
+        INSERT INTO integration_webhook_event (provider, connection_id, trace_id, event_type, record_id)
+        VALUES (${provider}, ${connection.id}, ${event.trace_id}, ${event.type}, ${event.id})
+        ON CONFLICT ON CONSTRAINT integration_webhook_event_trace_key DO NOTHING
+        RETURNING id
+      `);
+      if (!inserted) return 'duplicate' as const;
+      await enqueue(tx, connection.id);
+      return 'accepted' as const;
+    });
+    if (outcome === 'accepted') log.info(fields, 'whoop webhook: accepted');
+    else log.info({ ...fields, outcome }, 'whoop webhook: nothing to do');
+    return { status: 204, outcome };
+  }
+
   return {
     /** One POST from WHOOP. Nothing is stored unless the signature and timestamp hold. */
-    async receive(input: {
-      rawBody: Buffer;
-      timestamp: string | undefined;
-      signature: string | undefined;
-      log: LogSink;
-    }): Promise<ReceiveResult> {
-      const { log } = input;
-      if (!deps.clientSecret || !input.timestamp || !input.signature)
-        return { status: 401, reason: 'missing signature' };
-      const signature = {
-        secret: deps.clientSecret,
-        timestamp: input.timestamp,
-        rawBody: input.rawBody,
-        signature: input.signature,
-      };
-      if (!verifyWebhookSignature(signature)) return { status: 401, reason: 'bad signature' };
-      if (!timestampFresh(input.timestamp, now(), WEBHOOK_TOLERANCE_MS))
-        return { status: 401, reason: 'stale timestamp' };
-      let body: unknown;
-      try {
-        body = JSON.parse(input.rawBody.toString('utf8'));
-      } catch {
-        return { status: 400, reason: 'not a WHOOP event' };
-      }
-      const type = (body as { type?: unknown } | null)?.type;
-      if (typeof type === 'string' && !(WEBHOOK_EVENT_TYPES as readonly string[]).includes(type)) {
-        // A type WHOOP added after this code: nothing to fetch, and no reason for WHOOP to retry.
-        log.info({ type: type.slice(0, 64) }, 'whoop webhook: unknown event type ignored');
-        return { status: 204, outcome: 'unknown type' };
-      }
-      const parsed = webhookEventSchema.safeParse(body);
-      if (!parsed.success) return { status: 400, reason: 'not a WHOOP event' };
-      const event = parsed.data;
-      const fields = { whoopUserId: event.user_id, type: event.type, traceId: event.trace_id };
-      const outcome = await pool.transaction(async (tx) => {
-        const connection = await tx.maybeOne(sql.type(connectionRow)`
-          SELECT id, status FROM integration_connection
-          WHERE provider = ${provider} AND provider_account_id = ${String(event.user_id)} AND status <> 'disconnected'
-        `);
-        if (!connection) return 'unknown member' as const;
-        await tx.query(sql.typeAlias('void')`
-          UPDATE integration_connection SET last_webhook_at = now() WHERE id = ${connection.id}
-        `);
-        if (connection.status === 'reauth_required') return 'not live' as const;
-        const inserted = await tx.maybeOne(sql.type(insertedRow)`
-          INSERT INTO integration_webhook_event (provider, connection_id, trace_id, event_type, record_id)
-          VALUES (${provider}, ${connection.id}, ${event.trace_id}, ${event.type}, ${event.id})
-          ON CONFLICT ON CONSTRAINT integration_webhook_event_trace_key DO NOTHING
-          RETURNING id
-        `);
-        if (!inserted) return 'duplicate' as const;
-        await enqueue(tx, connection.id);
-        return 'accepted' as const;
-      });
-      if (outcome === 'accepted') log.info(fields, 'whoop webhook: accepted');
-      else log.info({ ...fields, outcome }, 'whoop webhook: nothing to do');
-      return { status: 204, outcome };
+    async receive(input: ReceiveInput): Promise<ReceiveResult> {
+      const result = await receiveOnce(input);
+      const outcome = result.status === 204 ? result.outcome.replace(' ', '_') : 'refused';
+      deps.metrics?.webhooksReceived.inc({ outcome });
+      return result;
     },
 
     /** The whoop_webhook task: every pending event of the connection. Idempotent. */
