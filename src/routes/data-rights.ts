@@ -28,7 +28,7 @@ export default async function dataRightsRoutes(app: FastifyInstance) {
 
   app.get('/account/export', requireUser, async (request, reply) => {
     const user = signedIn(request);
-    const archive = await dataRights.openExport(user, request.log);
+    const archive = await dataRights.streamExport(user, request.log);
     return reply
       .type('application/zip')
       .header('content-disposition', `attachment; filename="${dataRights.exportFileName(user)}"`)

@@ -81,6 +81,12 @@ function newestWorkout(fixture: SyncFixture, linked: LinkedMember): WhoopWorkout
   return newest;
 }
 
+async function ownerOf(fixture: SyncFixture, linked: Pick<LinkedMember, 'userId'>) {
+  const owner = await fixture.services.users.findById(linked.userId);
+  if (!owner) throw new Error('no user');
+  return owner;
+}
+
 const processPending = (fixture: SyncFixture, linked: LinkedMember) =>
   fixture.services.whoopSync.webhooks.processConnection(linked.connectionId);
 
@@ -226,8 +232,7 @@ t.test('a delete delivered before its update ends deleted, and hidden from the p
   ]);
   t.ok(row.deleted_at, 'the workout is marked deleted');
   t.not(row.sport_name, 'rowing', 'the late update did not bring it back');
-  const owner = await fixture.services.users.findById(linked.userId);
-  if (!owner) throw new Error('no user');
+  const owner = await ownerOf(fixture, linked);
   const day = localDate(workout.start, 0);
   const page = await fixture.services.healthPages.exercises(owner, day);
   t.notOk(
@@ -334,8 +339,7 @@ t.test(
     WHERE connection_id = ${linked.connectionId} AND sleep_external_id = ${night.id}
   `);
     t.ok(recoveryGone, 'its recovery went with it');
-    const owner = await fixture.services.users.findById(linked.userId);
-    if (!owner) throw new Error('no user');
+    const owner = await ownerOf(fixture, linked);
     const page = await fixture.services.healthPages.sleep(owner, dateOf(nap));
     const shown = page.nights.find((n) => n.local_date === dateOf(nap));
     t.equal(shown?.start_at.getTime(), Date.parse(nap.start), 'the Sleep page shows the remaining sleep');
@@ -370,8 +374,7 @@ t.test('a record deleted at WHOOP without webhooks is hidden after the next sche
     WHERE connection_id = ${linked.connectionId} AND sleep_external_id = ${sleep.id}
   `);
   t.ok(recovery, 'and so is its recovery');
-  const owner = await fixture.services.users.findById(linked.userId);
-  if (!owner) throw new Error('no user');
+  const owner = await ownerOf(fixture, linked);
   const page = await fixture.services.healthPages.sleep(owner, localDate(sleep.end, 0));
   t.notOk(
     page.nights.some((n) => n.start_at.getTime() === Date.parse(sleep.start)),

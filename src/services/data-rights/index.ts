@@ -44,7 +44,7 @@ export function createDataRights(deps: DataRightsDeps) {
   });
   return {
     exportFileName: exporter.fileNameFor,
-    openExport: exporter.open,
+    streamExport: exporter.open,
     eraseWhoopData: erasure.eraseWhoopData,
     hasWhoopData: erasure.hasWhoopData,
     deleteAccount: erasure.deleteAccount,
