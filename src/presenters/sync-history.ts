@@ -81,8 +81,10 @@ export function runDuration(ms: number): string {
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
 function domainText(counts: DomainCounts): string {
+  if (counts.skipped) return `not read: ${counts.skipped}`;
   const parts = [`${counts.fetched} read`, `${counts.inserted} new`, `${counts.updated} updated`];
   if (counts.unchanged > 0) parts.push(`${counts.unchanged} unchanged`);
+  if (counts.deleted) parts.push(`${counts.deleted} deleted at WHOOP`);
   if (counts.rejected > 0) parts.push(`${counts.rejected} unreadable`);
   return counts.error ? `stopped (WHOOP refused it) after ${parts.join(', ')}` : parts.join(', ');
 }

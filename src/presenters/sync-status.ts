@@ -21,6 +21,10 @@ export interface DomainProgress {
   fetched: number;
   added: number;
   updated: number;
+  /** stored records WHOOP no longer lists, marked deleted */
+  removed: number;
+  /** why this sync did not read the domain (it is read daily, or webhooks keep it current) */
+  skipped: string | null;
 }
 
 export interface SyncView {
@@ -37,13 +41,13 @@ export interface SyncView {
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
-function resultText(run: SyncRun, added: number, updated: number): string {
+function resultText(run: SyncRun, added: number, updated: number, removed: number): string {
   if (run.status === 'failed') return 'The last sync failed.';
   if (run.status === 'cancelled') return 'The last sync was cancelled: the link changed while it waited.';
   const changes =
-    added === 0 && updated === 0
+    added === 0 && updated === 0 && removed === 0
       ? 'Everything was already up to date.'
-      : `${plural(added, 'record')} added, ${plural(updated, 'record')} updated.`;
+      : `${plural(added, 'record')} added, ${plural(updated, 'record')} updated${removed > 0 ? `, ${removed} deleted at WHOOP` : ''}.`;
   return run.status === 'partial' ? `${changes} Some data could not be read.` : changes;
 }
 
@@ -83,11 +87,14 @@ export function syncView(run: SyncRun | null, timeZone: string, now: number = Da
       fetched: counts?.fetched ?? 0,
       added: domain === 'profile' ? 0 : (counts?.inserted ?? 0),
       updated: counts?.updated ?? 0,
+      removed: counts?.deleted ?? 0,
+      skipped: counts?.skipped ?? null,
     };
   });
   const active = run.status === 'queued' || run.status === 'running' || run.status === 'deferred';
   const added = domains.reduce((sum, d) => sum + d.added, 0);
   const updated = domains.reduce((sum, d) => sum + d.updated, 0);
+  const removed = domains.reduce((sum, d) => sum + d.removed, 0);
   return {
     active,
     state: active ? (run.status as 'queued' | 'running' | 'deferred') : 'ended',
@@ -98,7 +105,7 @@ export function syncView(run: SyncRun | null, timeZone: string, now: number = Da
       ? null
       : {
           status: run.status,
-          text: resultText(run, added, updated),
+          text: resultText(run, added, updated, removed),
           at: instantView(run.finished_at, timeZone),
         },
   };

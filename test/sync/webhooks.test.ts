@@ -4,6 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { z } from 'zod';
+import { syncView } from '../../src/presenters/sync-status.ts';
 import { sql } from '../../src/services/db/sql.ts';
 import type { WhoopRecovery, WhoopSleep, WhoopWorkout } from '../../src/services/whoop/schemas.ts';
 import { signWebhook } from '../../src/services/whoop/webhook-signature.ts';
@@ -263,6 +264,8 @@ t.test('a dropped webhook is caught by the next reconciliation', async (t) => {
   t.ok(after.deleted_at, 'the sync that listed the window marked it deleted');
   const run = await fixture.services.whoopSync.findRun(runId);
   t.equal(run?.counts.workout?.deleted, 1, 'the run counts it');
+  if (!run) throw new Error('no run');
+  t.match(syncView(run, 'UTC').result?.text, /1 deleted at WHOOP/, 'and the card says so');
   const live = await fixture.pool.oneFirst(sql.type(countRow)`
     SELECT count(*)::int AS count FROM integration_workout
     WHERE connection_id = ${linked.connectionId} AND deleted_at IS NULL
