@@ -1,5 +1,6 @@
 import t from 'tap';
-import { launchBrowser, screenshot, startApp } from './support/harness.ts';
+import { captureState } from './support/axe.ts';
+import { launchBrowser, startApp } from './support/harness.ts';
 
 t.test('a person signs up, logs out and logs back in', async (t) => {
   const { baseUrl } = await startApp(t);
@@ -15,12 +16,12 @@ t.test('a person signs up, logs out and logs back in', async (t) => {
   await page.getByLabel('Name').fill('Ada Lovelace');
   await page.getByLabel('Email').fill('ada@example.com');
   await page.getByLabel(/^Password/).fill('analytical engine');
-  await screenshot(page, 'signup');
+  await captureState(t, page, 'signup');
   await page.getByRole('button', { name: 'Sign up' }).click();
   await page.waitForURL(`${baseUrl}/`);
   t.equal(await page.locator('h1').textContent(), 'Dashboard');
   t.equal(await page.locator('.account a').textContent(), 'Ada Lovelace');
-  await screenshot(page, 'dashboard-empty');
+  await captureState(t, page, 'dashboard-empty');
 
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.waitForURL(`${baseUrl}/login`);
