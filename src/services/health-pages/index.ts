@@ -6,9 +6,10 @@ import type { WorkoutLog } from '../manual-logs/workout-log.ts';
 import { type DayWorkout, mergeDayWorkouts } from './day-workouts.ts';
 import { createWearableActivity, type DailyStrain } from './wearable-activity.ts';
 import { createWearableSleep, type WearableSleep } from './wearable-sleep.ts';
-import { createWhoopLink, earlierThrough, whoopOn, whoopSpan } from './whoop-link.ts';
+import { createWhoopLink, earlierThrough, type WhoopFreshness, whoopOn, whoopSpan } from './whoop-link.ts';
 
 export type { DayWorkout } from './day-workouts.ts';
+export type { WhoopFreshness } from './whoop-link.ts';
 
 export const PROGRESS_RANGES = [7, 30, 90] as const;
 export type ProgressRange = (typeof PROGRESS_RANGES)[number];
@@ -30,6 +31,8 @@ export interface DashboardData {
   /** Today's cycle, when today shows WHOOP data and WHOOP has one. */
   strain: DailyStrain | null;
   workouts: DayWorkout[];
+  /** How fresh the WHOOP data shown is (null: the page shows none) */
+  freshness: WhoopFreshness | null;
 }
 
 export interface SleepPageData {
@@ -46,6 +49,8 @@ export interface SleepPageData {
   /** `until` of the page before (earlier nights) and after (later nights; null when this one ends today). */
   olderUntil: LocalDate;
   newerUntil: LocalDate | null;
+  /** How fresh the WHOOP data shown is (null: the page shows none) */
+  freshness: WhoopFreshness | null;
 }
 
 export interface ExercisesPageData {
@@ -54,9 +59,13 @@ export interface ExercisesPageData {
   /** the last date of the earlier link's data, when this day's WHOOP workouts come from it */
   earlierThrough: LocalDate | null;
   workouts: DayWorkout[];
+  /** How fresh the WHOOP data shown is (null: the page shows none) */
+  freshness: WhoopFreshness | null;
 }
 
 export interface ProgressData {
+  /** How fresh the WHOOP data shown is (null: the page shows none) */
+  freshness: WhoopFreshness | null;
   range: ProgressRange;
   from: LocalDate;
   to: LocalDate;
@@ -72,6 +81,9 @@ export interface ProgressData {
 
 const none: readonly never[] = [];
 const minDate = (a: LocalDate, b: LocalDate) => (a < b ? a : b);
+/** A page speaks of freshness only when it shows WHOOP data. */
+const freshnessIf = (showsWhoop: boolean, freshness: WhoopFreshness | null) =>
+  showsWhoop ? freshness : null;
 
 // Page-level reads: each page is a handful of indexed queries run side by side, never one per row.
 export function createHealthPages(deps: {
@@ -100,7 +112,7 @@ export function createHealthPages(deps: {
 
     async dashboard(owner: Owner): Promise<DashboardData> {
       const today = todayFor(owner);
-      const shown = await link.shown(owner);
+      const { shown, freshness } = await link.state(owner);
       const whoopToday = whoopOn(shown, today);
       const [sleep, strain, workouts] = await Promise.all([
         whoopToday
@@ -122,6 +134,7 @@ export function createHealthPages(deps: {
         sleep,
         strain,
         workouts,
+        freshness: freshnessIf(whoopToday, freshness),
       };
     },
 
@@ -134,7 +147,7 @@ export function createHealthPages(deps: {
         olderUntil: addDays(from, -1),
         newerUntil: to < today ? minDate(addDays(to, SLEEP_PAGE_NIGHTS), today) : null,
       };
-      const shown = await link.shown(owner);
+      const { shown, freshness } = await link.state(owner);
       const span = whoopSpan(shown, from, to);
       const linked = shown.kind === 'linked';
       const [{ nights, naps }, manual] = await Promise.all([
@@ -142,22 +155,42 @@ export function createHealthPages(deps: {
         linked ? none : sleepLog.list(owner.id, from, to),
       ]);
       const earlier = span && shown.kind === 'earlier' ? shown.through : null;
-      return { linked, earlierThrough: earlier, from, to, today, nights, naps, manual, ...pages };
+      const showsWhoop = linked || (earlier !== null && (nights.length > 0 || naps.length > 0));
+      const freshnessShown = freshnessIf(showsWhoop, freshness);
+      return {
+        linked,
+        earlierThrough: earlier,
+        from,
+        to,
+        today,
+        nights,
+        naps,
+        manual,
+        ...pages,
+        freshness: freshnessShown,
+      };
     },
 
     async exercises(owner: Owner, date: LocalDate | undefined): Promise<ExercisesPageData> {
       const today = todayFor(owner);
       const day = date ?? today;
-      const shown = await link.shown(owner);
-      const workouts = await dayWorkouts(owner.id, day, whoopOn(shown, day));
-      return { date: day, today, earlierThrough: earlierThrough(shown, day), workouts };
+      const { shown, freshness } = await link.state(owner);
+      const withWhoop = whoopOn(shown, day);
+      const workouts = await dayWorkouts(owner.id, day, withWhoop);
+      return {
+        date: day,
+        today,
+        earlierThrough: earlierThrough(shown, day),
+        workouts,
+        freshness: freshnessIf(withWhoop, freshness),
+      };
     },
 
     /** The last `range` days, today included. */
     async progress(owner: Owner, range: ProgressRange): Promise<ProgressData> {
       const to = todayFor(owner);
       const from = addDays(to, -(range - 1));
-      const shown = await link.shown(owner);
+      const { shown, freshness } = await link.state(owner);
       const linked = shown.kind === 'linked';
       const span = whoopSpan(shown, from, to);
       // Manual entries chart the dates after the WHOOP span (all of them when there is none).
@@ -169,6 +202,7 @@ export function createHealthPages(deps: {
       ]);
       const earlier = span && shown.kind === 'earlier' ? shown.through : null;
       return {
+        freshness: freshnessIf(span !== undefined, freshness),
         range,
         from,
         to,
