@@ -6,6 +6,10 @@ import { type Formatter, providerName } from './format.ts';
 export interface ChartPoint {
   date: LocalDate;
   value: number;
+  /** A point that stands for several days (a week's average) covers `date` to `through`. */
+  through?: LocalDate;
+  /** How many measured days the point averages, when it covers several. */
+  count?: number;
 }
 
 export interface ChartSpec {
@@ -24,10 +28,14 @@ export interface ChartSpec {
   min?: number;
   max?: number;
   empty: string;
+  /** Said under the title: how the points were made (weekly averages). */
+  caption?: string;
 }
 
 export interface ChartMark {
   date: LocalDate;
+  /** The last day the mark covers (the date itself for a daily point). */
+  through: LocalDate;
   value: number;
   label: string;
   dateLabel: string;
@@ -46,6 +54,7 @@ export interface ChartView {
   provider: string | null;
   providerLabel: string | null;
   empty: string;
+  caption: string | null;
   summary: string;
   width: number;
   height: number;
@@ -53,12 +62,22 @@ export interface ChartView {
   marks: ChartMark[];
   linePath: string;
   yTicks: Array<{ y: number; label: string }>;
-  xLabels: Array<{ x: number; label: string; anchor: 'start' | 'middle' | 'end' }>;
+  /** `optional`: the middle label, dropped on narrow screens when the three would collide there. */
+  xLabels: Array<{ x: number; label: string; anchor: 'start' | 'middle' | 'end'; optional: boolean }>;
 }
 
 const WIDTH = 640;
 const HEIGHT = 220;
-const PLOT = { left: 56, right: WIDTH - 12, top: 12, bottom: HEIGHT - 28 };
+/**
+ * The SVG scales to its card (width 100%), so on a 360 px phone one user unit is under half a pixel:
+ * app.css draws the axis text at up to this many units there, and the plot leaves room for labels
+ * that size (about 0.6 of the font size per character, plus a gap).
+ */
+const LABEL_FONT_MAX = 26;
+const LABEL_CHAR_WIDTH = 0.6 * LABEL_FONT_MAX;
+const BOTTOM = HEIGHT - 34;
+// Long ranges repeat a day of the month a year apart ("Mar 4" to "Mar 4"): they name the year.
+const DATED_AXIS_DAYS = 120;
 
 const round = (value: number) => Math.round(value * 10) / 10;
 
@@ -71,26 +90,36 @@ function niceScale(low: number, high: number): { low: number; high: number; step
   return { low: Math.floor(low / step) * step, high: Math.ceil(high / step) * step || step, step };
 }
 
+/** "Mar 4" for a day, "Mar 3 to Mar 9" for a week. */
+function spanLabel(point: ChartPoint, fmt: Formatter, day: (date: LocalDate) => string): string {
+  return point.through && point.through !== point.date
+    ? `${fmt.dayMonth(point.date)} to ${fmt.dayMonth(point.through)}`
+    : day(point.date);
+}
+
 function summaryOf(spec: ChartSpec, from: LocalDate, to: LocalDate, days: number, fmt: Formatter): string {
   const period = `${days} days, ${fmt.dateMedium(from)} to ${fmt.dateMedium(to)}`;
   if (spec.points.length === 0) return `${spec.title}: no data in the last ${period}.`;
-  const values = spec.points.map((point) => point.value);
-  const average = values.reduce((sum, value) => sum + value, 0) / values.length;
+  // A weekly point is a mean of daily values; weighting by days measured keeps the average the daily one.
+  const weight = (point: ChartPoint) => point.count ?? 1;
+  const total = spec.points.reduce((sum, point) => sum + point.value * weight(point), 0);
+  const average = total / spec.points.reduce((sum, point) => sum + weight(point), 0);
   const lowest = spec.points.reduce((a, b) => (b.value < a.value ? b : a));
   const highest = spec.points.reduce((a, b) => (b.value > a.value ? b : a));
   const latest = spec.points[spec.points.length - 1] as ChartPoint;
   const count = `${spec.points.length} ${spec.noun}${spec.points.length === 1 ? '' : 's'} with data`;
+  const at = (point: ChartPoint) => (point.through ? 'in ' : 'on ') + spanLabel(point, fmt, fmt.dayMonth);
   return (
-    `${spec.title} over the last ${period}: ${count}. Average ${spec.format(average)}; ` +
-    `lowest ${spec.format(lowest.value)} on ${fmt.dayMonth(lowest.date)}; ` +
-    `highest ${spec.format(highest.value)} on ${fmt.dayMonth(highest.date)}; ` +
-    `latest ${spec.format(latest.value)} on ${fmt.dayMonth(latest.date)}.`
+    `${spec.title} over the last ${period}: ${count}${spec.caption ? ` (${spec.caption})` : ''}. ` +
+    `Average ${spec.format(average)}; ` +
+    `lowest ${spec.format(lowest.value)} ${at(lowest)}; ` +
+    `highest ${spec.format(highest.value)} ${at(highest)}; ` +
+    `latest ${spec.format(latest.value)} ${at(latest)}.`
   );
 }
 
 export function buildChart(spec: ChartSpec, from: LocalDate, to: LocalDate, fmt: Formatter): ChartView {
   const days = daysBetween(from, to) + 1;
-  const slot = (PLOT.right - PLOT.left) / days;
   const values = spec.points.map((point) => point.value);
   const dataLow = values.length ? Math.min(...values) : 0;
   const dataHigh = values.length ? Math.max(...values) : 1;
@@ -99,39 +128,52 @@ export function buildChart(spec: ChartSpec, from: LocalDate, to: LocalDate, fmt:
     spec.kind === 'bar' ? 0 : Math.max(spec.min ?? -Infinity, dataLow - padding),
     Math.min(spec.max ?? Infinity, dataHigh + padding),
   );
+  const tickLabels: Array<{ value: number; label: string }> = [];
+  for (let value = scale.low; value <= scale.high + scale.step / 2; value += scale.step) {
+    tickLabels.push({ value, label: (spec.tickFormat ?? spec.format)(round(value * 100) / 100) });
+  }
+  // Room on the left for the longest tick label at the largest size app.css draws it.
+  const longest = Math.max(...tickLabels.map((tick) => tick.label.length));
+  const plot = {
+    left: Math.ceil(longest * LABEL_CHAR_WIDTH + 10),
+    right: WIDTH - 12,
+    top: 14,
+    bottom: BOTTOM,
+  };
+  const slot = (plot.right - plot.left) / days;
   const yOf = (value: number) =>
-    round(PLOT.bottom - ((value - scale.low) / (scale.high - scale.low)) * (PLOT.bottom - PLOT.top));
-  const barWidth = round(Math.max(1, slot * 0.7));
+    round(plot.bottom - ((value - scale.low) / (scale.high - scale.low)) * (plot.bottom - plot.top));
+  const xOf = (date: LocalDate) => plot.left + (daysBetween(from, date) + 0.5) * slot;
 
   const marks = spec.points.map((point): ChartMark => {
-    const x = round(PLOT.left + (daysBetween(from, point.date) + 0.5) * slot);
+    const through = point.through ?? point.date;
+    const x = round((xOf(point.date) + xOf(through)) / 2);
+    const width = round(Math.max(1, (daysBetween(point.date, through) + 1) * slot * 0.7));
     const y = yOf(point.value);
     return {
       date: point.date,
+      through,
       value: point.value,
       label: spec.format(point.value),
-      dateLabel: fmt.dateShort(point.date),
+      dateLabel: spanLabel(point, fmt, fmt.dateShort),
       x,
-      barX: round(x - barWidth / 2),
+      barX: round(x - width / 2),
       y,
-      width: barWidth,
-      height: round(PLOT.bottom - y),
+      width,
+      height: round(plot.bottom - y),
     };
   });
 
-  const yTicks: ChartView['yTicks'] = [];
-  for (let value = scale.low; value <= scale.high + scale.step / 2; value += scale.step) {
-    yTicks.push({ y: yOf(value), label: (spec.tickFormat ?? spec.format)(round(value * 100) / 100) });
-  }
+  const yTicks = tickLabels.map((tick) => ({ y: yOf(tick.value), label: tick.label }));
+  const axisDate = days > DATED_AXIS_DAYS ? fmt.dateMedium : fmt.dayMonth;
   const middle = addDays(from, Math.floor((days - 1) / 2));
+  const first = axisDate(from);
+  const centre = { x: round(xOf(middle)), label: axisDate(middle) };
+  const crowded = plot.left + (first.length + centre.label.length / 2) * LABEL_CHAR_WIDTH + 8 > centre.x;
   const xLabels: ChartView['xLabels'] = [
-    { x: PLOT.left, label: fmt.dayMonth(from), anchor: 'start' },
-    {
-      x: round(PLOT.left + (daysBetween(from, middle) + 0.5) * slot),
-      label: fmt.dayMonth(middle),
-      anchor: 'middle',
-    },
-    { x: PLOT.right, label: fmt.dayMonth(to), anchor: 'end' },
+    { x: plot.left, label: first, anchor: 'start', optional: false },
+    { ...centre, anchor: 'middle', optional: crowded },
+    { x: plot.right, label: axisDate(to), anchor: 'end', optional: false },
   ];
 
   return {
@@ -141,16 +183,17 @@ export function buildChart(spec: ChartSpec, from: LocalDate, to: LocalDate, fmt:
     provider: spec.provider,
     providerLabel: spec.provider ? providerName(spec.provider) : null,
     empty: spec.empty,
+    caption: spec.caption ?? null,
     summary: summaryOf(spec, from, to, days, fmt),
     width: WIDTH,
     height: HEIGHT,
-    plot: PLOT,
+    plot,
     marks,
     // A missing day breaks the line: a drawn segment would claim values nobody measured.
     linePath: marks
       .map((mark, index) => {
         const previous = marks[index - 1];
-        const joined = previous !== undefined && daysBetween(previous.date, mark.date) === 1;
+        const joined = previous !== undefined && daysBetween(previous.through, mark.date) === 1;
         return `${joined ? 'L' : 'M'}${mark.x} ${mark.y}`;
       })
       .join(' '),

@@ -1,8 +1,44 @@
-import type { ProgressData } from '../services/health-pages/index.ts';
+import type { BodyMeasurement, ProgressData } from '../services/health-pages/index.ts';
+import { addDays, type LocalDate, localDateOf } from '../services/local-time.ts';
 import { buildChart, type ChartPoint, type ChartSpec, type ChartView } from './chart.ts';
-import { duration, type Formatter, units } from './format.ts';
+import { duration, type Formatter, LOCALE, units } from './format.ts';
 
 const HOUR_MS = 3_600_000;
+/** Ranges longer than this chart one point per week: a year of daily marks is 365 slivers per chart. */
+export const WEEKLY_AFTER_DAYS = 90;
+export const WEEKLY_CAPTION = 'weekly averages, Monday to Sunday';
+
+/** The Monday of `date`'s week (ISO weeks start on Monday). */
+function mondayOf(date: LocalDate): LocalDate {
+  const weekday = new Date(`${date}T00:00:00Z`).getUTCDay(); // 0 = Sunday
+  return addDays(date, -((weekday + 6) % 7));
+}
+
+/**
+ * One point per ISO week with data: the mean of that week's daily values, covering the week's days
+ * inside [from, to] (the first and last weeks of a range can be partial).
+ */
+export function weeklyMeans(points: readonly ChartPoint[], from: LocalDate, to: LocalDate): ChartPoint[] {
+  const weeks = new Map<LocalDate, { sum: number; count: number }>();
+  for (const point of points) {
+    const monday = mondayOf(point.date);
+    const week = weeks.get(monday) ?? { sum: 0, count: 0 };
+    week.sum += point.value;
+    week.count += 1;
+    weeks.set(monday, week);
+  }
+  return [...weeks]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([monday, week]) => {
+      const sunday = addDays(monday, 6);
+      return {
+        date: monday < from ? from : monday,
+        through: sunday > to ? to : sunday,
+        value: week.sum / week.count,
+        count: week.count,
+      };
+    });
+}
 
 function pointsOf<T extends { local_date: string }>(
   rows: readonly T[],
@@ -31,7 +67,22 @@ export function progressCharts(data: ProgressData, fmt: Formatter): ChartView[] 
           ...manualSpecs(data, 'chart-logged-sleep-duration'),
         ]
       : manualSpecs(data);
-  return specs.map((spec) => buildChart(spec, data.from, data.to, fmt));
+  const weekly = data.range > WEEKLY_AFTER_DAYS;
+  return specs.map((spec) =>
+    buildChart(
+      weekly
+        ? {
+            ...spec,
+            points: weeklyMeans(spec.points, data.from, data.to),
+            noun: 'week',
+            caption: WEEKLY_CAPTION,
+          }
+        : spec,
+      data.from,
+      data.to,
+      fmt,
+    ),
+  );
 }
 
 function wearableSpecs(
@@ -138,4 +189,32 @@ function manualSpecs(data: ProgressData, id = 'chart-sleep-duration'): ChartSpec
       empty: 'No sleep logged in this period. Log a night on the Sleep page and it appears here.',
     },
   ];
+}
+
+const kilograms = new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 1 });
+const meters = new Intl.NumberFormat(LOCALE, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const beats = new Intl.NumberFormat(LOCALE, { maximumFractionDigits: 0 });
+
+export interface BodyView {
+  provider: string;
+  /** What WHOOP has, each with its unit; a value WHOOP left empty is left out. */
+  facts: Array<{ key: 'weight' | 'height' | 'max-heart-rate'; name: string; text: string }>;
+  /** The date (the person's zone) a sync first saw these values: WHOOP gives no time of its own. */
+  asOf: LocalDate;
+}
+
+export function bodyView(body: BodyMeasurement | null, fmt: Formatter): BodyView | null {
+  if (!body) return null;
+  const facts: BodyView['facts'] = [];
+  if (body.weight_kilograms !== null)
+    facts.push({ key: 'weight', name: 'Weight', text: `${kilograms.format(body.weight_kilograms)} kg` });
+  if (body.height_meters !== null)
+    facts.push({ key: 'height', name: 'Height', text: `${meters.format(body.height_meters)} m` });
+  if (body.max_heart_rate !== null)
+    facts.push({
+      key: 'max-heart-rate',
+      name: 'Max heart rate',
+      text: `${beats.format(body.max_heart_rate)} bpm`,
+    });
+  return { provider: body.provider, facts, asOf: localDateOf(body.measured_at, fmt.timeZone) };
 }

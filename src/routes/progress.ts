@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { formatterFor } from '../presenters/format.ts';
-import { progressCharts } from '../presenters/progress.ts';
+import { bodyView, progressCharts } from '../presenters/progress.ts';
 import { PROGRESS_RANGES, type ProgressRange } from '../services/health-pages/index.ts';
 import { signedIn } from './page-helpers.ts';
 
-// Anything but 7, 30 or 90 (a hand-edited URL) shows the default range rather than an error.
+// Anything but 7, 30, 90 or 365 (a hand-edited URL) shows the default range rather than an error.
 const rangeQuery = z.object({
   range: z.coerce
     .number()
@@ -21,7 +21,13 @@ export default async function progressRoutes(app: FastifyInstance) {
     const { range } = rangeQuery.parse(request.query ?? {});
     const data = await app.services.healthPages.progress(user, range as ProgressRange);
     const fmt = formatterFor(user.time_zone);
-    return { ...data, ranges: PROGRESS_RANGES, charts: progressCharts(data, fmt), fmt };
+    return {
+      ...data,
+      ranges: PROGRESS_RANGES,
+      charts: progressCharts(data, fmt),
+      bodyView: bodyView(data.body, fmt),
+      fmt,
+    };
   }
 
   app.get('/progress', async (request, reply) =>

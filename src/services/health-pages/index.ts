@@ -3,15 +3,18 @@ import { addDays, type LocalDate, localDateOf } from '../local-time.ts';
 import type { Clock, Owner } from '../manual-logs/fields.ts';
 import type { SleepEntry, SleepLog } from '../manual-logs/sleep-log.ts';
 import type { WorkoutLog } from '../manual-logs/workout-log.ts';
+import { type BodyMeasurement, createBodyMeasurements } from './body.ts';
 import { type DayWorkout, mergeDayWorkouts } from './day-workouts.ts';
 import { createWearableActivity, type DailyStrain } from './wearable-activity.ts';
 import { createWearableSleep, type WearableSleep } from './wearable-sleep.ts';
 import { createWhoopLink, earlierThrough, type WhoopFreshness, whoopOn, whoopSpan } from './whoop-link.ts';
 
+export type { BodyMeasurement } from './body.ts';
 export type { DayWorkout } from './day-workouts.ts';
 export type { WhoopFreshness } from './whoop-link.ts';
 
-export const PROGRESS_RANGES = [7, 30, 90] as const;
+// 365: the whole backfill (a year), charted by week.
+export const PROGRESS_RANGES = [7, 30, 90, 365] as const;
 export type ProgressRange = (typeof PROGRESS_RANGES)[number];
 export const SLEEP_PAGE_NIGHTS = 14;
 
@@ -77,6 +80,8 @@ export interface ProgressData {
   strain: readonly DailyStrain[];
   /** Manual entries (the dates that do not show WHOOP data), oldest first. */
   manualSleep: SleepEntry[];
+  /** WHOOP's current body measurement (the earlier link's after a Disconnect), or null when it has none. */
+  body: BodyMeasurement | null;
 }
 
 const none: readonly never[] = [];
@@ -97,6 +102,7 @@ export function createHealthPages(deps: {
   const link = createWhoopLink({ pool, whoopEnabled: deps.whoopEnabled });
   const wearableSleep = createWearableSleep({ pool });
   const activity = createWearableActivity({ pool });
+  const bodyMeasurements = createBodyMeasurements({ pool });
   const todayFor = (owner: Owner) => localDateOf(now(), owner.time_zone);
 
   async function dayWorkouts(userId: number, date: LocalDate, withWhoop: boolean): Promise<DayWorkout[]> {
@@ -195,10 +201,11 @@ export function createHealthPages(deps: {
       const span = whoopSpan(shown, from, to);
       // Manual entries chart the dates after the WHOOP span (all of them when there is none).
       const manualFrom = span ? addDays(span.to, 1) : from;
-      const [{ nights }, strain, manual] = await Promise.all([
+      const [{ nights }, strain, manual, body] = await Promise.all([
         span ? wearableSleep.between(owner.id, span.from, span.to) : { nights: [] },
         span ? activity.strainBetween(owner.id, span.from, span.to) : none,
         manualFrom <= to ? sleepLog.list(owner.id, manualFrom, to) : none,
+        shown.kind === 'none' ? null : bodyMeasurements.current(owner.id),
       ]);
       const earlier = span && shown.kind === 'earlier' ? shown.through : null;
       return {
@@ -211,6 +218,7 @@ export function createHealthPages(deps: {
         nights: nights.reverse(),
         strain,
         manualSleep: [...manual].reverse(),
+        body,
       };
     },
 
