@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Config } from './config.ts';
 import authPlugin from './plugins/auth.ts';
+import canonicalOriginPlugin from './plugins/canonical-origin.ts';
 import csrfPlugin from './plugins/csrf.ts';
 import errorsPlugin from './plugins/errors.ts';
 import internalApiPlugin from './plugins/internal-api.ts';
@@ -82,6 +83,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 async function site(app: FastifyInstance, deps: AppDeps) {
   // Cross-cutting plugins of the site, in dependency order.
   await app.register(securityPlugin);
+  // Before the session: pages asked for on another host name than PUBLIC_BASE_URL's move there cookie-free.
+  await app.register(canonicalOriginPlugin);
   // Before the session: /internal requests are stripped of cookies before anything reads them.
   await app.register(internalApiPlugin, { token: deps.internalApiToken });
   await app.register(sessionPlugin, { secret: deps.sessionSecret });

@@ -115,6 +115,12 @@ async function main(mode: Mode): Promise<void> {
   if (mode === 'all' || mode === 'web') {
     app = await buildApp({ config, services, logger, sessionSecret, internalApiToken });
     await app.listen({ host: config.host, port: config.port });
+    // The listening address above may be another name for this server (127.0.0.1): people must use this one.
+    logger.info(
+      { publicBaseUrl: config.publicBaseUrl },
+      'Open %s in your browser (PUBLIC_BASE_URL; pages asked for on another address redirect there)',
+      config.publicBaseUrl,
+    );
   }
 
   let stopping = false;

@@ -161,7 +161,10 @@ t.test('a secure deployment marks the session cookie Secure', async (t) => {
   const { app } = await build(t, {
     env: { PUBLIC_BASE_URL: 'https://health.example.com', TRUST_PROXY: '1' },
   });
-  const response = await new BrowserSession(app).get('/login', { 'x-forwarded-proto': 'https' });
+  const response = await new BrowserSession(app).get('/login', {
+    'x-forwarded-host': 'health.example.com',
+    'x-forwarded-proto': 'https',
+  });
   t.equal(response.cookies.find((c) => c.name === 'sid')?.secure, true);
 });
 

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { type BuildOptions, build, type TestApp } from '../../test/helper.ts';
 
-export { freePort } from '../../test/support/free-port.ts';
+import { freePort } from '../../test/support/free-port.ts';
+
+export { freePort };
 
 interface TestContext {
   teardown(fn: () => unknown): void;
@@ -38,13 +40,17 @@ export interface RunningApp extends TestApp {
 
 /** A loopback port that was free a moment ago (for URLs that must be known before the app starts). */
 
-/** The real app on its own database, listening on a free loopback port (or `port`). */
+/**
+ * The real app on its own database, listening on a free loopback port (or `port`). PUBLIC_BASE_URL is
+ * that address unless the test sets it: pages asked for on another host name redirect there.
+ */
 export async function startApp(
   t: TestContext,
   options: BuildOptions & { port?: number } = {},
 ): Promise<RunningApp> {
-  const { port = 0, ...buildOptions } = options;
-  const testApp = await build(t, buildOptions);
+  const { port = await freePort(), ...buildOptions } = options;
+  const env = { PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, ...buildOptions.env };
+  const testApp = await build(t, { ...buildOptions, env });
   const address = await testApp.app.listen({ host: '127.0.0.1', port });
   return { ...testApp, baseUrl: address };
 }

@@ -50,7 +50,8 @@ t.test('npm start without WHOOP credentials uses the built-in simulator with a d
   t.equal(members.length, 1, 'a demo member exists');
   t.ok((members[0]?.counts.cycles ?? 0) >= 89, 'with about 90 days of history');
 
-  const base = `http://127.0.0.1:${port}`;
+  // PUBLIC_BASE_URL's default: the app redirects pages asked for on 127.0.0.1 there (test/first-run.test.ts).
+  const base = `http://localhost:${port}`;
   const jar = new Jar();
   await jar.post(`${base}/signup`, {
     _csrf: await jar.csrf(`${base}/signup`),
