@@ -130,6 +130,7 @@ const envSchema = z.object({
   KMS_KEY_ID: optionalText,
   KMS_ENDPOINT: optionalHttpUrl,
   AWS_REGION: optionalText,
+  BUILD_COMMIT: optionalText,
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -179,6 +180,8 @@ export interface Config {
     /** no webhook for this long: scheduled syncs read every collection again (WHOOP_WEBHOOK_SILENCE_HOURS) */
     readonly webhookSilenceMs: number;
   };
+  /** the commit the running build was made from (BUILD_COMMIT, set by the image build), for build_info */
+  readonly buildCommit: string | undefined;
   readonly tokenEncryption: {
     readonly keyringSpec: string | undefined;
     readonly kmsKeyId: string | undefined;
@@ -312,6 +315,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       manualCooldownMs: env.SYNC_NOW_COOLDOWN_SECONDS * 1000,
       webhookSilenceMs: env.WHOOP_WEBHOOK_SILENCE_HOURS * 3_600_000,
     }),
+    buildCommit: env.BUILD_COMMIT,
     tokenEncryption: Object.freeze({
       keyringSpec: env.TOKEN_ENCRYPTION_KEYS,
       kmsKeyId: env.KMS_KEY_ID,

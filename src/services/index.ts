@@ -56,7 +56,7 @@ export function createServices(deps: ServiceDeps) {
   const now = deps.now ?? (() => new Date());
   const sleepLog = createSleepLog({ pool, now });
   const workoutLog = createWorkoutLog({ pool, now });
-  const metrics = createMetrics({ pool });
+  const metrics = createMetrics({ pool, buildCommit: config.buildCommit });
   const whoopClient = whoopSettings ? createWhoopClient({ settings: whoopSettings, metrics }) : undefined;
   // One WHOOP request budget for everything this process sends: syncs, code exchanges, revokes.
   const whoopBudget = createRateBudget({

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
+import packageJson from '../../package.json' with { type: 'json' };
 import type { DatabasePool } from './db/pool.ts';
 import { sql } from './db/sql.ts';
 
@@ -8,10 +9,23 @@ import { sql } from './db/sql.ts';
 
 const jobStateRow = z.object({ state: z.string(), count: z.number() });
 const connectionStatusRow = z.object({ provider: z.string(), status: z.string(), count: z.number() });
+const lastSuccessRow = z.object({ provider: z.string(), seconds: z.number() });
 
-export function createMetrics(deps: { pool: DatabasePool }) {
+export function createMetrics(deps: { pool: DatabasePool; buildCommit?: string | undefined }) {
   const { pool } = deps;
   const registry = new Registry();
+
+  // Which build answers: one series per process, value 1 (join on it, or count versions during a rollout).
+  new Gauge({
+    name: 'build_info',
+    help: 'The running build: version (package.json), Node.js version and commit (BUILD_COMMIT); always 1.',
+    labelNames: ['version', 'node_version', 'commit'] as const,
+    registers: [registry],
+  }).set(
+    { version: packageJson.version, node_version: process.version, commit: deps.buildCommit ?? 'unknown' },
+    1,
+  );
+
   collectDefaultMetrics({ register: registry });
   // prom-client names these gauges *_total, which Prometheus' linter rejects (only counters end in _total).
   for (const name of [
@@ -137,6 +151,31 @@ export function createMetrics(deps: { pool: DatabasePool }) {
           const found = rows.find((row) => row.provider === provider && row.status === status);
           this.set({ provider, status }, found?.count ?? 0);
         }
+      }
+    },
+  });
+
+  // Per provider, the end of the newest run that succeeded on any connection; 0 when none ever did.
+  // One index probe per connection (newest runs first), so a scrape stays cheap as history grows.
+  new Gauge({
+    name: 'integration_last_successful_sync_timestamp_seconds',
+    help: 'Unix time the newest successful sync run (any connection) finished, by provider; 0 when none has.',
+    labelNames: ['provider'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await pool.any(sql.type(lastSuccessRow)`
+        SELECT connection.provider, coalesce(extract(epoch FROM max(last_run.finished_at)), 0)::float8 AS seconds
+        FROM integration_connection AS connection
+        CROSS JOIN LATERAL (
+          SELECT run.finished_at FROM integration_sync_run AS run
+          WHERE run.connection_id = connection.id AND run.status = 'succeeded'
+          ORDER BY run.id DESC LIMIT 1
+        ) AS last_run
+        GROUP BY connection.provider
+      `);
+      for (const provider of new Set(['whoop', ...rows.map((row) => row.provider)])) {
+        this.set({ provider }, rows.find((row) => row.provider === provider)?.seconds ?? 0);
       }
     },
   });
