@@ -18,7 +18,9 @@ t.test('Sync now shows live progress, then the result, and stops polling', async
   });
   const linked = await linkMember(fixture, member, { timeZone: 'Europe/London' });
   t.equal(await runSync(fixture, linked.initialRunId), 'succeeded', 'the first sync ran');
-  const baseUrl = await fixture.app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = new URL(await fixture.app.listen({ host: '127.0.0.1', port: 0 }));
+  // The fixture's PUBLIC_BASE_URL host name: pages asked for on another one (127.0.0.1) redirect there.
+  const baseUrl = `http://localhost:${port}`;
   await startTestWorker(t, fixture);
 
   const browser = await launchBrowser(t);
