@@ -120,6 +120,7 @@ async function main() {
       { name: 'WHOOP  Progress 7 days', who: whoop, url: '/progress?range=7' },
       { name: 'WHOOP  Progress 30 days', who: whoop, url: '/progress?range=30' },
       { name: 'WHOOP  Progress 90 days', who: whoop, url: '/progress?range=90' },
+      { name: 'WHOOP  Progress 365 days (weekly)', who: whoop, url: '/progress?range=365' },
       {
         name: 'WHOOP  Progress charts (htmx) 90',
         who: whoop,
@@ -130,6 +131,7 @@ async function main() {
       { name: 'manual Sleep /sleep', who: manual, url: '/sleep' },
       { name: 'manual Exercises /exercises', who: manual, url: '/exercises' },
       { name: 'manual Progress 90 days', who: manual, url: '/progress?range=90' },
+      { name: 'manual Progress 365 days (weekly)', who: manual, url: '/progress?range=365' },
     ];
     const sizes = new Map<string, number>();
     for (const item of cases) {

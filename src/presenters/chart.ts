@@ -71,10 +71,15 @@ const HEIGHT = 220;
 /**
  * The SVG scales to its card (width 100%), so on a 360 px phone one user unit is under half a pixel:
  * app.css draws the axis text at up to this many units there, and the plot leaves room for labels
- * that size (about 0.6 of the font size per character, plus a gap).
+ * that size.
  */
 const LABEL_FONT_MAX = 26;
-const LABEL_CHAR_WIDTH = 0.6 * LABEL_FONT_MAX;
+/** A generous width of `text` at LABEL_FONT_MAX in the UI's sans-serif (em widths of its glyph classes). */
+function labelWidth(text: string): number {
+  let ems = 0;
+  for (const char of text) ems += /[ .,:]/.test(char) ? 0.32 : /[%mwMW]/.test(char) ? 0.95 : 0.64;
+  return ems * LABEL_FONT_MAX;
+}
 const BOTTOM = HEIGHT - 34;
 // Long ranges repeat a day of the month a year apart ("Mar 4" to "Mar 4"): they name the year.
 const DATED_AXIS_DAYS = 120;
@@ -133,9 +138,9 @@ export function buildChart(spec: ChartSpec, from: LocalDate, to: LocalDate, fmt:
     tickLabels.push({ value, label: (spec.tickFormat ?? spec.format)(round(value * 100) / 100) });
   }
   // Room on the left for the longest tick label at the largest size app.css draws it.
-  const longest = Math.max(...tickLabels.map((tick) => tick.label.length));
+  const widest = Math.max(...tickLabels.map((tick) => labelWidth(tick.label)));
   const plot = {
-    left: Math.ceil(longest * LABEL_CHAR_WIDTH + 10),
+    left: Math.ceil(widest + 10),
     right: WIDTH - 12,
     top: 14,
     bottom: BOTTOM,
@@ -169,7 +174,7 @@ export function buildChart(spec: ChartSpec, from: LocalDate, to: LocalDate, fmt:
   const middle = addDays(from, Math.floor((days - 1) / 2));
   const first = axisDate(from);
   const centre = { x: round(xOf(middle)), label: axisDate(middle) };
-  const crowded = plot.left + (first.length + centre.label.length / 2) * LABEL_CHAR_WIDTH + 8 > centre.x;
+  const crowded = plot.left + labelWidth(first) + labelWidth(centre.label) / 2 + 8 > centre.x;
   const xLabels: ChartView['xLabels'] = [
     { x: plot.left, label: first, anchor: 'start', optional: false },
     { ...centre, anchor: 'middle', optional: crowded },
