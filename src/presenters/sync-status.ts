@@ -110,3 +110,21 @@ export function syncView(run: SyncRun | null, timeZone: string, now: number = Da
         },
   };
 }
+
+/**
+ * The one sentence screen readers hear when a run ends. The card's progress lines are not a live
+ * region (they change every second); this goes into a polite live region that stays on the page.
+ */
+export function syncAnnouncement(
+  sync: SyncView,
+  card: { status: string; lastSyncError: string | null },
+): string | null {
+  if (!sync.result) return null;
+  if (card.status === 'reauth_required') return 'The WHOOP sync stopped: WHOOP needs you to reconnect.';
+  if (sync.result.status === 'failed') {
+    const why = card.lastSyncError ?? 'WHOOP did not answer as expected.';
+    return `The WHOOP sync failed: ${why} The next sync will try again.`;
+  }
+  if (sync.result.status === 'cancelled') return sync.result.text;
+  return `The WHOOP sync finished. ${sync.result.text}`;
+}

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CALLBACK_PATH, STATE_COOKIE } from '../plugins/whoop-oauth.ts';
 import { instantView } from '../presenters/date-formats.ts';
-import { type SyncView, syncView } from '../presenters/sync-status.ts';
+import { type SyncView, syncAnnouncement, syncView } from '../presenters/sync-status.ts';
 import {
   AccountSwitchError,
   type AccountSwitchQuestion,
@@ -52,6 +52,7 @@ export function cardView(
 }
 
 const SWITCH_PATH = '/integrations/whoop/switch';
+const DISCONNECT_PATH = '/integrations/whoop/disconnect';
 const switchGone =
   'This request to switch WHOOP accounts expired or was already answered. Nothing was changed. Press Connect to try again.';
 
@@ -92,6 +93,7 @@ export default async function integrationRoutes(app: FastifyInstance) {
     template: string,
     message?: CardView['message'],
     loaded?: Awaited<ReturnType<typeof loadCard>>,
+    options: { announce?: boolean } = {},
   ) {
     const user = request.user;
     if (!user) throw new Error('renderCard needs a signed-in user');
@@ -102,7 +104,9 @@ export default async function integrationRoutes(app: FastifyInstance) {
     const { card, run } = loaded ?? (await loadCard(user.id));
     const view = cardView(card, user.time_zone, { configured, message: shown });
     view.sync = syncView(run, user.time_zone);
-    return reply.page(template, { title: 'Integrations', card: view });
+    // Only the poll that sees a run end tells screen readers the outcome (once, see whoop-card.eta).
+    const announce = options.announce ? syncAnnouncement(view.sync, card) : null;
+    return reply.page(template, { title: 'Integrations', card: view, announce });
   }
 
   // The callback checks its own session: a login redirect must not carry the code in `next`.
@@ -165,7 +169,22 @@ export default async function integrationRoutes(app: FastifyInstance) {
       }
     });
 
-    pages.post('/integrations/whoop/disconnect', async (request, reply) => {
+    // Disconnect asks first: a page with a plain form (works without JavaScript), or the card's content with htmx.
+    pages.get(DISCONNECT_PATH, async (request, reply) => {
+      const user = signedIn(request);
+      const card = await app.services.whoop.card(user.id);
+      if (card.status === 'disconnected') {
+        const text = 'WHOOP is not linked: there is nothing to disconnect.';
+        if (request.isHtmx) return renderCard(request, reply, 'partials/whoop-card', { kind: 'info', text });
+        request.session.flash = { kind: 'info', message: text };
+        return reply.redirect('/integrations', 303);
+      }
+      const view = { status: card.status, memberName: card.memberName };
+      const template = request.isHtmx ? 'partials/whoop-disconnect-confirm' : 'pages/whoop-disconnect';
+      return reply.page(template, { title: 'Disconnect WHOOP', card: view });
+    });
+
+    pages.post(DISCONNECT_PATH, async (request, reply) => {
       const user = request.user;
       if (!user) throw new Error('requireUser let an anonymous request through');
       const result = await app.services.whoop.disconnect({ userId: user.id, log: request.log });
@@ -264,7 +283,7 @@ export default async function integrationRoutes(app: FastifyInstance) {
       const { status } = loaded.card;
       if (request.isHtmx && !sync.active && status !== 'syncing') {
         reply.header('hx-retarget', '#whoop-card').header('hx-reswap', 'outerHTML');
-        return renderCard(request, reply, 'partials/whoop-card', undefined, loaded);
+        return renderCard(request, reply, 'partials/whoop-card', undefined, loaded, { announce: true });
       }
       return reply.page('partials/whoop-sync-status', { card: { status, sync } });
     });

@@ -52,8 +52,16 @@ t.test('the WHOOP card shows every state as the server knows it', async (t) => {
     t.equal(syncNow?.getAttribute('method'), 'post', 'Sync now is a plain form');
     t.ok(syncNow?.querySelector('input[name=_csrf]'), 'with a CSRF token');
     const form = page.querySelector('#whoop-card form[action="/integrations/whoop/disconnect"]');
-    t.equal(form?.getAttribute('method'), 'post', 'a plain form without JavaScript');
-    t.equal(form?.getAttribute('hx-post'), '/integrations/whoop/disconnect', 'and an htmx request with it');
+    t.equal(
+      form?.getAttribute('method'),
+      'get',
+      'Disconnect opens a page that asks first, without JavaScript',
+    );
+    t.equal(
+      form?.getAttribute('hx-get'),
+      '/integrations/whoop/disconnect',
+      'and asks inside the card with htmx',
+    );
     t.equal(form?.getAttribute('hx-target'), '#whoop-card');
   });
 

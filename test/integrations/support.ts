@@ -140,11 +140,14 @@ export async function integrationsCard(browser: BrowserSession): Promise<CardSta
   return readCard(page.body);
 }
 
+/** Presses Disconnect on the card, then confirms on the page that asks (as a browser without JavaScript does). */
 export async function disconnect(browser: BrowserSession, headers: Record<string, string> = {}) {
-  const page = await browser.get('/integrations');
-  const html = parse(page.body);
-  const form = html.querySelector('form[action="/integrations/whoop/disconnect"]');
-  if (!form) throw new Error('no Disconnect form on the page');
+  const card = parse((await browser.get('/integrations')).body);
+  const ask = card.querySelector('#whoop-card form[action="/integrations/whoop/disconnect"]');
+  if (ask?.getAttribute('method') !== 'get') throw new Error('no Disconnect button on the card');
+  const confirmation = parse((await browser.get('/integrations/whoop/disconnect')).body);
+  const form = confirmation.querySelector('form[method="post"][action="/integrations/whoop/disconnect"]');
+  if (!form) throw new Error('no confirmation form on the Disconnect page');
   return browser.post('/integrations/whoop/disconnect', { _csrf: csrfTokenFrom(form.toString()) }, headers);
 }
 
