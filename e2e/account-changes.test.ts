@@ -6,7 +6,8 @@ import { sql } from '../src/services/db/sql.ts';
 import { startWorker } from '../src/worker.ts';
 import { startSim, whoopEnv } from '../test/integrations/support.ts';
 import { waitFor } from '../test/sync/support/fixture.ts';
-import { freePort, launchBrowser, screenshot, startApp } from './support/harness.ts';
+import { captureState } from './support/axe.ts';
+import { freePort, launchBrowser, startApp } from './support/harness.ts';
 
 const sleepRow = z.object({ connection_id: z.number(), external_id: z.string() });
 
@@ -50,6 +51,10 @@ t.test('disconnect keeps the history on the pages; another account asks, then re
   // Disconnect: the history from before stays on Sleep, labelled, read-only.
   await page.reload();
   await page.locator('#whoop-card').getByRole('button', { name: 'Disconnect' }).click();
+  await page
+    .locator('#whoop-card[data-confirm="disconnect"]')
+    .getByRole('button', { name: 'Disconnect' })
+    .click();
   await page.locator('#whoop-card[data-status="disconnected"]').waitFor();
   await page.goto(`${baseUrl}/sleep`);
   t.ok((await page.locator('#wearable-nights tr.night').count()) > 0, 'the WHOOP nights are still shown');
@@ -59,7 +64,7 @@ t.test('disconnect keeps the history on the pages; another account asks, then re
     await page.getByRole('link', { name: 'Log sleep' }).isVisible(),
     'the sleep log is back for later nights',
   );
-  await screenshot(page, 'whoop-earlier-link-sleep');
+  await captureState(t, page, 'whoop-earlier-link-sleep');
 
   // Connect again, as Nina at WHOOP: the app asks before replacing Olive's data.
   await page.goto(`${baseUrl}/integrations`);
@@ -71,7 +76,7 @@ t.test('disconnect keeps the history on the pages; another account asks, then re
   t.equal(await page.locator('h1').textContent(), 'Switch WHOOP account?');
   t.equal(await page.locator('.previous-account').textContent(), 'Olive Older');
   t.equal(await page.locator('.next-account').textContent(), 'Nina Newer');
-  await screenshot(page, 'whoop-switch-confirmation');
+  await captureState(t, page, 'whoop-switch-confirmation');
   t.ok((await sleepsOf()).length === olderSleeps, 'nothing replaced before the answer');
 
   await page.getByRole('button', { name: "Delete the old account's WHOOP data and link this one" }).click();
@@ -90,5 +95,5 @@ t.test('disconnect keeps the history on the pages; another account asks, then re
   await page.goto(`${baseUrl}/sleep`);
   t.ok((await page.locator('#wearable-nights tr.night').count()) > 0, "the new account's nights");
   t.equal(await page.locator('.earlier-link').count(), 0, 'a live link: no earlier-link label');
-  await screenshot(page, 'whoop-after-switch-sleep');
+  await captureState(t, page, 'whoop-after-switch-sleep');
 });

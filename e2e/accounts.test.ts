@@ -32,6 +32,7 @@ t.test('a person signs up, logs out and logs back in', async (t) => {
   await page.getByLabel('Password').fill('wrong password');
   await page.getByRole('button', { name: 'Log in' }).click();
   t.equal(await page.getByRole('alert').textContent(), 'Email or password is incorrect.');
+  await captureState(t, page, 'login-error');
 
   await page.getByLabel('Password').fill('analytical engine');
   await page.getByRole('button', { name: 'Log in' }).click();
@@ -45,4 +46,17 @@ t.test('a person signs up, logs out and logs back in', async (t) => {
     'America/New_York',
     'the time zone was saved at sign-up',
   );
+  await captureState(t, page, 'account-page');
+
+  // The forms to log by hand, with their errors, and the error page.
+  await page.goto(`${baseUrl}/sleep/new`);
+  await captureState(t, page, 'sleep-form');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.locator('.field-error').first().waitFor();
+  await captureState(t, page, 'sleep-form-errors');
+  await page.goto(`${baseUrl}/exercises/new`);
+  await captureState(t, page, 'workout-form');
+  const missing = await page.goto(`${baseUrl}/no-such-page`);
+  t.equal(missing?.status(), 404);
+  await captureState(t, page, 'not-found');
 });

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { startWhoopSimulator } from '../src/whoop-sim/index.ts';
 import { CLIENT_ID, CLIENT_SECRET, whoopEnv } from '../test/integrations/support.ts';
+import { captureState } from './support/axe.ts';
 import { freePort, launchBrowser, screenshot, startApp } from './support/harness.ts';
 
 t.test('link WHOOP through the consent page, unlink it, and decline', async (t) => {
@@ -36,7 +37,7 @@ t.test('link WHOOP through the consent page, unlink it, and decline', async (t) 
   await page.waitForURL(`${baseUrl}/integrations`);
   const card = page.locator('#whoop-card');
   t.equal(await card.getAttribute('data-status'), 'disconnected');
-  await screenshot(page, 'whoop-disconnected');
+  await captureState(t, page, 'whoop-disconnected');
 
   // Connect: WHOOP's consent page (the simulator), Grant, and back to a Connected card.
   await card.getByRole('button', { name: 'Connect' }).click();
@@ -50,15 +51,19 @@ t.test('link WHOOP through the consent page, unlink it, and decline', async (t) 
   t.equal(await card.locator('dd.member-name').textContent(), 'Grace Hopper');
   t.match(await page.locator('.flash').textContent(), /WHOOP is linked/);
   t.equal(await card.getByRole('button', { name: 'Sync now' }).isDisabled(), true);
-  await screenshot(page, 'whoop-connected');
+  await captureState(t, page, 'whoop-connected');
 
-  // Disconnect: htmx swaps the card in place.
+  // Disconnect asks first, inside the card (htmx); confirming swaps the disconnected card in place.
+  await card.getByRole('button', { name: 'Disconnect' }).click();
+  await page.locator('#whoop-card[data-confirm="disconnect"]').waitFor();
+  t.equal(page.url(), `${baseUrl}/integrations`, 'the question opens in place');
+  await captureState(t, page, 'whoop-disconnect-confirm');
   await card.getByRole('button', { name: 'Disconnect' }).click();
   await page.locator('#whoop-card[data-status="disconnected"]').waitFor();
   t.match(await page.locator('#whoop-card').textContent(), /WHOOP is disconnected/);
   t.equal(page.url(), `${baseUrl}/integrations`);
   t.equal(sim.requestCounts()['DELETE /developer/v2/user/access']?.[CLIENT_ID], 1, 'revoked at WHOOP');
-  await screenshot(page, 'whoop-after-disconnect');
+  await captureState(t, page, 'whoop-after-disconnect');
 
   // Connect again and Deny: the page says so and nothing is linked.
   await page.locator('#whoop-card').getByRole('button', { name: 'Connect' }).click();
@@ -67,7 +72,7 @@ t.test('link WHOOP through the consent page, unlink it, and decline', async (t) 
   await page.waitForURL(`${baseUrl}/integrations`);
   t.match(await page.locator('.flash').textContent(), /You declined/);
   t.equal(await page.locator('#whoop-card').getAttribute('data-status'), 'disconnected');
-  await screenshot(page, 'whoop-declined');
+  await captureState(t, page, 'whoop-declined');
   t.equal(
     sim.grants().filter((grant) => grant.userId === member.userId && !grant.revoked).length,
     0,

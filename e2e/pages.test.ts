@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { sql } from '../src/services/db/sql.ts';
 import { addDays, localDateOf } from '../src/services/local-time.ts';
 import { seedWhoopMember } from '../test/support/wearable-fixtures.ts';
-import { launchBrowser, screenshot, startApp } from './support/harness.ts';
+import { captureState } from './support/axe.ts';
+import { launchBrowser, startApp } from './support/harness.ts';
 
 const TIME_ZONE = 'America/Chicago';
 
@@ -39,7 +40,7 @@ t.test('a WHOOP member goes through the health pages', async (t) => {
     'with the recovery score',
   );
   t.ok(await page.locator('#today-strain .metric-strain').isVisible(), "today's strain");
-  await screenshot(page, 'pages-dashboard');
+  await captureState(t, page, 'pages-dashboard');
 
   // Sleep: stages for each night.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sleep' }).click();
@@ -61,7 +62,7 @@ t.test('a WHOOP member goes through the health pages', async (t) => {
   };
   t.equal(await night.locator('.col-deep').textContent(), asText(stored.deep_ms), 'deep sleep of last night');
   t.equal(await night.locator('.col-rem').textContent(), asText(stored.rem_ms), 'REM sleep of last night');
-  await screenshot(page, 'pages-sleep');
+  await captureState(t, page, 'pages-sleep');
 
   // Progress: SVG charts with one point per day with data; the range switch swaps the charts in place.
   const expectedPoints = async (days: number) =>
@@ -77,7 +78,7 @@ t.test('a WHOOP member goes through the health pages', async (t) => {
     await expectedPoints(30),
     'one bar per scored night in 30 days',
   );
-  await screenshot(page, 'pages-progress-30');
+  await captureState(t, page, 'pages-progress-30');
   // A full page load would lose this marker; an htmx swap keeps the page, and it.
   await page.evaluate('window.beforeSwitch = true');
   await page.getByRole('link', { name: 'Last 7 days' }).click();
@@ -89,7 +90,7 @@ t.test('a WHOOP member goes through the health pages', async (t) => {
   );
   t.equal(await page.evaluate('window.beforeSwitch'), true, 'only the charts were swapped, not the page');
   t.match(page.url(), /\/progress\?range=7$/, 'the address follows the range');
-  await screenshot(page, 'pages-progress-7');
+  await captureState(t, page, 'pages-progress-7');
 
   // Exercises: a day with a WHOOP workout, plus one logged by hand.
   const day = await pool.oneFirst(sql.type(z.object({ local_date: z.string() }))`
@@ -114,5 +115,5 @@ t.test('a WHOOP member goes through the health pages', async (t) => {
     0,
     'no controls on WHOOP rows',
   );
-  await screenshot(page, 'pages-exercises');
+  await captureState(t, page, 'pages-exercises');
 });

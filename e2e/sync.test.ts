@@ -6,7 +6,8 @@ import {
   startSyncFixture,
   startTestWorker,
 } from '../test/sync/support/fixture.ts';
-import { launchBrowser, screenshot } from './support/harness.ts';
+import { captureState } from './support/axe.ts';
+import { launchBrowser } from './support/harness.ts';
 
 t.test('Sync now shows live progress, then the result, and stops polling', async (t) => {
   const fixture = await startSyncFixture(t);
@@ -58,7 +59,7 @@ t.test('Sync now shows live progress, then the result, and stops polling', async
   t.match(await status.textContent(), /Syncing…/);
   // The link's first sync read profile and body; they are read at most daily.
   t.match(await status.locator('li[data-domain="profile"]').textContent(), /read daily/);
-  await screenshot(page, 'whoop-sync-progress');
+  await captureState(t, page, 'whoop-sync-progress');
 
   // The run ends: the card comes back whole with the result, and nothing polls any more.
   await page.locator('#whoop-card .sync-result').waitFor({ timeout: 30_000 });
@@ -70,5 +71,5 @@ t.test('Sync now shows live progress, then the result, and stops polling', async
     'Last sync moved on',
   );
   t.equal(await card.getByRole('button', { name: 'Sync now' }).isEnabled(), true);
-  await screenshot(page, 'whoop-sync-result');
+  await captureState(t, page, 'whoop-sync-result');
 });
