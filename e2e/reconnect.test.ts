@@ -1,5 +1,6 @@
 // QA checklist "Reconnect needed" and "Reconnect": the member revokes the app at WHOOP, the next sync
-// finds out and the card asks for a reconnect; reconnecting the same WHOOP account keeps the history.
+// finds out and the card asks for a reconnect; reconnecting the same WHOOP account keeps the history,
+// and so does connecting it again after a Disconnect.
 import t from 'tap';
 import { z } from 'zod';
 import { sql } from '../src/services/db/sql.ts';
@@ -87,4 +88,20 @@ t.test('revoked at WHOOP: Reconnect needed, then Reconnect keeps the history', a
   t.equal(await card.getAttribute('data-status'), 'connected');
   t.equal(await storedSleeps(), synced, 'nothing lost, nothing doubled');
   await captureState(t, page, 'whoop-reconnected');
+
+  // Disconnect, then connect the same WHOOP account again: no question, the history continues.
+  await card.getByRole('button', { name: 'Disconnect' }).click();
+  await page
+    .locator('#whoop-card[data-confirm="disconnect"]')
+    .getByRole('button', { name: 'Disconnect' })
+    .click();
+  await page.locator('#whoop-card[data-status="disconnected"]').waitFor();
+  t.equal((await connection()).status, 'disconnected');
+  await grant('Connect');
+  t.equal(page.url(), `${baseUrl}/integrations`, 'no switch question for the same account');
+  t.match(await page.locator('.flash').textContent(), /WHOOP is linked/);
+  t.equal((await connection()).id, linked.id, 'the same connection continues');
+  await page.locator('#whoop-card .sync-result').waitFor({ timeout: 60_000 });
+  t.equal(await storedSleeps(), synced, 'the history continues, nothing doubled');
+  await captureState(t, page, 'whoop-connected-again');
 });
