@@ -1,4 +1,5 @@
 import { type Runner, run, Logger as WorkerLogger } from 'graphile-worker';
+import pg from 'pg';
 import { buildTaskList, crontabFor } from './jobs/index.ts';
 import type { Services } from './services/index.ts';
 import type { Logger } from './services/logger.ts';
@@ -12,6 +13,8 @@ function workerLogger(logger: Logger): WorkerLogger {
   });
 }
 
+export const WORKER_APPLICATION_NAME = 'health-tracker-worker';
+
 export interface WorkerDeps {
   databaseUrl: string;
   services: Services;
@@ -21,9 +24,22 @@ export interface WorkerDeps {
 
 // Callers run the app migrations first: graphile-worker's own schema must come after them.
 export async function startWorker(deps: WorkerDeps): Promise<Runner> {
-  const runner = await run({
+  const concurrency = deps.concurrency ?? 4;
+  // Our own pool: graphile-worker ends a pool it made without waiting and drops its error handler
+  // first, so a database that stops right after (npm start's embedded one, or a restart) crashed the
+  // process on an idle connection's error. This one keeps its handler and is ended, awaited, on stop.
+  const pgPool = new pg.Pool({
     connectionString: deps.databaseUrl,
-    concurrency: deps.concurrency ?? 4,
+    max: Math.max(10, concurrency + 2),
+    // Named, so that operators see the worker's connections in pg_stat_activity.
+    application_name: WORKER_APPLICATION_NAME,
+  });
+  pgPool.on('error', (error) => {
+    deps.logger.warn({ err: error, component: 'worker' }, 'worker database: an idle connection failed');
+  });
+  const runner = await run({
+    pgPool,
+    concurrency,
     noHandleSignals: true,
     pollInterval: 1000,
     logger: workerLogger(deps.logger),
@@ -34,5 +50,10 @@ export async function startWorker(deps: WorkerDeps): Promise<Runner> {
   await deps.services.whoopSync.recoverInterrupted().catch((error: unknown) => {
     deps.logger.error({ err: error }, 'whoop sync: could not recover interrupted runs at start-up');
   });
+  const stopRunner = runner.stop;
+  runner.stop = async (reason?: string) => {
+    await stopRunner(reason);
+    await pgPool.end();
+  };
   return runner;
 }

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import pg from 'pg';
 import t from 'tap';
 import { z } from 'zod';
@@ -11,7 +12,7 @@ import { migrationsDir, runMigrations } from '../src/services/db/migrate.ts';
 import { createDbPool } from '../src/services/db/pool.ts';
 import { sql } from '../src/services/db/sql.ts';
 import { createServices } from '../src/services/index.ts';
-import { startWorker } from '../src/worker.ts';
+import { startWorker, WORKER_APPLICATION_NAME } from '../src/worker.ts';
 import { captureLogs, testConfig } from './helper.ts';
 import { withDatabase } from './support/database-urls.ts';
 import { freePort } from './support/free-port.ts';
@@ -63,7 +64,19 @@ t.test('a fresh database: app migrations, then the worker schema, then migration
   t.teardown(() => pool.end());
   const services = createServices({ config: testConfig({ DATABASE_URL: url }), pool, logger: logs.logger });
   const worker = await startWorker({ databaseUrl: url, services, logger: logs.logger });
+  const workerConnections = () =>
+    pool.oneFirst(sql.type(z.object({ count: z.number() }))`
+      SELECT count(*)::int AS count FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name = ${WORKER_APPLICATION_NAME}
+    `);
+  t.ok((await workerConnections()) > 0, 'the worker holds named connections while it runs');
   await worker.stop();
+  // graphile-worker's own pool was ended without waiting, its error handler already gone: a database
+  // stopping right after (npm start's embedded one) crashed the process on an idle connection's error.
+  // The server lists a backend until its process exits, a moment after the client hung up: poll.
+  const giveUpAt = Date.now() + 5000;
+  while ((await workerConnections()) > 0 && Date.now() < giveUpAt) await setImmediatePromise();
+  t.equal(await workerConnections(), 0, 'stopped, the worker has closed every connection');
   const schemas = await pool.anyFirst(sql.type(z.object({ nspname: z.string() }))`
     SELECT nspname FROM pg_namespace WHERE nspname IN ('graphile_worker', 'public') ORDER BY nspname
   `);
