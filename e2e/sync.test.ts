@@ -65,6 +65,18 @@ t.test('Sync now shows live progress, then the result, and stops polling', async
   await page.locator('#whoop-card .sync-result').waitFor({ timeout: 30_000 });
   t.match(await card.locator('.sync-result').textContent(), /0 records added, 2 records updated\./);
   t.equal(await page.locator('[hx-trigger]').count(), 0, 'polling stopped');
+  // Screen readers hear the outcome once, from the live region outside the card (the progress was silent).
+  const announcer = page.locator('#whoop-sync-announcer[role="status"][aria-live="polite"]');
+  t.equal(
+    await announcer.textContent(),
+    'The WHOOP sync finished. 0 records added, 2 records updated.',
+    'the outcome, announced once',
+  );
+  t.equal(
+    await page.locator('#whoop-card[aria-live], #whoop-card [aria-live]').count(),
+    0,
+    'the card is not live',
+  );
   const lastSyncAfter = await card.locator('dd.last-sync time').getAttribute('datetime');
   t.ok(
     lastSyncAfter && lastSyncBefore && Date.parse(lastSyncAfter) > Date.parse(lastSyncBefore),
