@@ -157,3 +157,12 @@ t.test('pages link a favicon, served as SVG and allowed by the CSP', async (t) =
   t.match(icon.headers['content-type'], /^image\/svg\+xml/);
   t.match(icon.body, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
 });
+
+t.test('a request without a Host header is served, not redirected', async (t) => {
+  const { app } = await build(t);
+  const response = await app.inject({
+    url: '/login',
+    headers: { host: '', 'x-forwarded-host': 'other.example' },
+  });
+  t.equal(response.statusCode, 200);
+});

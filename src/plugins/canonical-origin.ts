@@ -22,8 +22,8 @@ async function canonicalOriginPlugin(app: FastifyInstance) {
   const publicHostname = publicUrl.hostname.toLowerCase();
 
   function onAnotherHost(request: FastifyRequest): boolean {
-    // No Host at all (HTTP/1.0): nothing says the person is on another name.
-    if (!request.headers.host && !request.headers['x-forwarded-host']) return false;
+    // No Host at all (HTTP/1.0, or only an untrusted X-Forwarded-Host): nothing says which name was used.
+    if (!request.host) return false;
     return request.hostname.toLowerCase() !== publicHostname;
   }
 
