@@ -165,7 +165,10 @@ t.test('disconnected ten days ago: WHOOP before that date, labelled; manual entr
     `);
     const integrations = await page(member, '/integrations');
     t.equal(integrations.html.querySelector('#whoop-card')?.getAttribute('data-status'), 'disconnected');
-    t.match(textOf(integrations.html, '#whoop-card'), /history from the earlier link is kept, and still shown read-only/);
+    t.match(
+      textOf(integrations.html, '#whoop-card'),
+      /history from the earlier link is kept, and still shown read-only/,
+    );
   });
 });
 
