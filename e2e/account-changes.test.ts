@@ -3,27 +3,16 @@
 import t from 'tap';
 import { z } from 'zod';
 import { sql } from '../src/services/db/sql.ts';
-import { startWorker } from '../src/worker.ts';
-import { startSim, whoopEnv } from '../test/integrations/support.ts';
 import { waitFor } from '../test/sync/support/fixture.ts';
 import { captureState } from './support/axe.ts';
-import { freePort, launchBrowser, startApp } from './support/harness.ts';
+import { launchBrowser, startAppWithWhoop } from './support/harness.ts';
 
 const sleepRow = z.object({ connection_id: z.number(), external_id: z.string() });
 
 t.test('disconnect keeps the history on the pages; another account asks, then replaces it', async (t) => {
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const sim = await startSim(t, { redirectUri: `${baseUrl}/integrations/whoop/callback` });
+  const { baseUrl, sim, app } = await startAppWithWhoop(t);
   const older = sim.createMember({ firstName: 'Olive', lastName: 'Older', days: 6 });
   const newer = sim.createMember({ firstName: 'Nina', lastName: 'Newer', days: 4 });
-  const app = await startApp(t, { port, env: whoopEnv(sim, { PUBLIC_BASE_URL: baseUrl }) });
-  const worker = await startWorker({
-    databaseUrl: app.databaseUrl,
-    services: app.services,
-    logger: app.logs.logger,
-  });
-  t.teardown(() => worker.stop());
   const sleepsOf = () =>
     app.pool.any(
       sql.type(sleepRow)`SELECT connection_id, external_id FROM integration_sleep ORDER BY external_id`,

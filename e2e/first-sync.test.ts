@@ -3,25 +3,14 @@
 import t from 'tap';
 import { z } from 'zod';
 import { sql } from '../src/services/db/sql.ts';
-import { startWorker } from '../src/worker.ts';
-import { startSim, whoopEnv } from '../test/integrations/support.ts';
 import { captureState } from './support/axe.ts';
-import { freePort, launchBrowser, startApp } from './support/harness.ts';
+import { launchBrowser, startAppWithWhoop } from './support/harness.ts';
 
 const runRow = z.object({ trigger: z.string(), status: z.string() });
 
 t.test('the first sync runs by itself after linking and fills the pages', async (t) => {
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const sim = await startSim(t, { redirectUri: `${baseUrl}/integrations/whoop/callback` });
+  const { baseUrl, sim, app } = await startAppWithWhoop(t);
   const member = sim.createMember({ firstName: 'Frances', lastName: 'Allen', days: 5 });
-  const app = await startApp(t, { port, env: whoopEnv(sim, { PUBLIC_BASE_URL: baseUrl }) });
-  const worker = await startWorker({
-    databaseUrl: app.databaseUrl,
-    services: app.services,
-    logger: app.logs.logger,
-  });
-  t.teardown(() => worker.stop());
 
   const browser = await launchBrowser(t);
   const page = await browser.newPage({ timezoneId: 'UTC' });

@@ -4,11 +4,9 @@
 import t from 'tap';
 import { z } from 'zod';
 import { sql } from '../src/services/db/sql.ts';
-import { startWorker } from '../src/worker.ts';
-import { startSim, whoopEnv } from '../test/integrations/support.ts';
 import { waitFor } from '../test/sync/support/fixture.ts';
 import { captureState } from './support/axe.ts';
-import { freePort, launchBrowser, startApp } from './support/harness.ts';
+import { launchBrowser, startAppWithWhoop } from './support/harness.ts';
 
 const connectionRow = z.object({
   id: z.number(),
@@ -17,17 +15,8 @@ const connectionRow = z.object({
 });
 
 t.test('revoked at WHOOP: Reconnect needed, then Reconnect keeps the history', async (t) => {
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const sim = await startSim(t, { redirectUri: `${baseUrl}/integrations/whoop/callback` });
+  const { baseUrl, sim, app } = await startAppWithWhoop(t);
   const member = sim.createMember({ firstName: 'Dorothy', lastName: 'Vaughan', days: 4 });
-  const app = await startApp(t, { port, env: whoopEnv(sim, { PUBLIC_BASE_URL: baseUrl }) });
-  const worker = await startWorker({
-    databaseUrl: app.databaseUrl,
-    services: app.services,
-    logger: app.logs.logger,
-  });
-  t.teardown(() => worker.stop());
   const connection = () =>
     app.pool.one(sql.type(connectionRow)`SELECT id, status, last_sync_error FROM integration_connection`);
   const storedSleeps = () =>

@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { startWorker } from '../../src/worker.ts';
 import { type BuildOptions, build, type TestApp } from '../../test/helper.ts';
-
+import { startSim, whoopEnv } from '../../test/integrations/support.ts';
 import { freePort } from '../../test/support/free-port.ts';
 
 export { freePort };
@@ -38,8 +39,6 @@ export interface RunningApp extends TestApp {
   baseUrl: string;
 }
 
-/** A loopback port that was free a moment ago (for URLs that must be known before the app starts). */
-
 /**
  * The real app on its own database, listening on a free loopback port (or `port`). PUBLIC_BASE_URL is
  * that address unless the test sets it: pages asked for on another host name redirect there.
@@ -53,6 +52,24 @@ export async function startApp(
   const testApp = await build(t, { ...buildOptions, env });
   const address = await testApp.app.listen({ host: '127.0.0.1', port });
   return { ...testApp, baseUrl: address };
+}
+
+/**
+ * The app with the WHOOP simulator as its WHOOP (redirecting back to the app's own address) and a
+ * graphile-worker of its own, as `npm start` runs them: links made in the browser sync by themselves.
+ */
+export async function startAppWithWhoop(t: TestContext) {
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const sim = await startSim(t, { redirectUri: `${baseUrl}/integrations/whoop/callback` });
+  const app = await startApp(t, { port, env: whoopEnv(sim, { PUBLIC_BASE_URL: baseUrl }) });
+  const worker = await startWorker({
+    databaseUrl: app.databaseUrl,
+    services: app.services,
+    logger: app.logs.logger,
+  });
+  t.teardown(() => worker.stop());
+  return { baseUrl, sim, app };
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {
