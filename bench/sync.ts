@@ -2,6 +2,7 @@
 // records per second and the ratio to a plain INSERT ... SELECT unnest of the same rows measured in
 // the same run; then a steady-state day (two scheduled syncs) and the WHOOP requests it costs per
 // connection. Prints figures; asserts nothing. Usage: npm run bench:sync [-- MEMBERS DAYS]
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +26,7 @@ import {
 import { type NormalizedType, specFor } from '../src/services/whoop/sync/record-store.ts';
 import { startWhoopSimulator, type WhoopSimulator } from '../src/whoop-sim/index.ts';
 import { freePort } from '../test/support/free-port.ts';
+import { linkSimulatorMember } from './support/link-member.ts';
 
 const MEMBERS = Number(process.argv[2] ?? 8);
 const DAYS = Number(process.argv[3] ?? 365);
@@ -34,7 +36,6 @@ const PAGE = 25;
 const CLIENT_ID = 'bench-client';
 const CLIENT_SECRET = 'bench-secret-0123456789abcdef';
 const REDIRECT_URI = 'http://127.0.0.1:9/integrations/whoop/callback';
-const SCOPES = 'offline read:recovery read:cycles read:workout read:sleep read:profile read:body_measurement';
 const OFFSETS = ['Z', '-10:00', '+05:30', '+01:00', '-05:00', '+09:00'];
 
 async function inParallel<T>(items: readonly T[], work: (item: T) => Promise<unknown>): Promise<void> {
@@ -55,27 +56,20 @@ interface Linked {
 
 async function link(services: Services, sim: WhoopSimulator, index: number): Promise<Linked> {
   const member = sim.createMember({ days: DAYS, timezoneOffset: OFFSETS[index % OFFSETS.length] });
-  const user = await services.users.signUp({
+  const linked = await linkSimulatorMember(services, sim, {
+    memberId: member.userId,
     email: `bench${index}@example.test`,
-    password: 'correct horse battery',
-    displayName: `Bench ${index}`,
-    timeZone: 'UTC',
+    clientId: CLIENT_ID,
+    redirectUri: REDIRECT_URI,
   });
-  sim.setConsent({ autoApprove: 'grant', defaultUserId: member.userId });
-  const authorize = new URL(`${sim.oauthBaseUrl}/auth`);
-  authorize.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: CLIENT_ID,
-    redirect_uri: REDIRECT_URI,
-    scope: SCOPES,
-    state: `bench-state-${index}`,
-  }).toString();
-  const consent = await fetch(authorize, { redirect: 'manual' });
-  const code = new URL(consent.headers.get('location') ?? '').searchParams.get('code') ?? '';
-  const linked = await services.whoop.exchangeCode({ userId: user.id, code });
-  const run = await services.whoopSync.request({ userId: user.id, trigger: 'manual' });
+  const run = await services.whoopSync.request({ userId: linked.userId, trigger: 'manual' });
   if (run.outcome === 'refused' || run.outcome === 'cooldown') throw new Error(`sync ${run.outcome}`);
-  return { connectionId: linked.connectionId, userId: user.id, memberId: member.userId, runId: run.runId };
+  return {
+    connectionId: linked.connectionId,
+    userId: linked.userId,
+    memberId: member.userId,
+    runId: run.runId,
+  };
 }
 
 async function storedRecords(pool: DatabasePool): Promise<number> {
