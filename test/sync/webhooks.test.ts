@@ -144,6 +144,12 @@ t.test(
       ['re-serialized JSON', post(JSON.stringify(JSON.parse(body), null, 2), signed(body)), 401],
       ['a body signed for another event', post(body.replace('updated', 'deleted'), signed(body)), 401],
     ];
+    const longTrace = JSON.stringify({ ...JSON.parse(body), trace_id: 't'.repeat(300) });
+    cases.push([
+      'a signed body that is no WHOOP event (300-character trace id)',
+      post(longTrace, signed(longTrace)),
+      400,
+    ]);
     const big = JSON.stringify({ ...JSON.parse(body), padding: 'x'.repeat(64 * 1024) });
     cases.push(['64 KB body', post(big, signed(big)), 413]);
     for (const [what, response, status] of cases) {
@@ -157,8 +163,8 @@ t.test(
     t.equal(heard, null, 'a refused request does not count as a webhook');
 
     const exposition = await fixture.services.metrics.registry.metrics();
-    // The oversized body never reaches the receiver: Fastify answers 413 before reading it whole.
-    t.match(exposition, /whoop_webhooks_received_total\{outcome="refused"\} 6/, 'operators see the refusals');
+    // Every refusal but the oversized body, which Fastify answers (413) before the receiver runs.
+    t.match(exposition, /whoop_webhooks_received_total\{outcome="refused"\} 7/, 'operators see the refusals');
     const accepted = await post(body, signed(body));
     t.equal(accepted.status, 204, 'the same event, signed properly, is accepted');
     t.equal((await storedEvents(fixture)).length, 1);

@@ -243,7 +243,7 @@ export const webhookEventSchema = z.looseObject({
   // for recovery events this is the SLEEP's id
   id: uuid,
   type: z.enum(WEBHOOK_EVENT_TYPES),
-  trace_id: z.string().min(1),
+  trace_id: z.string().min(1).max(200),
 });
 export type WhoopWebhookEvent = z.infer<typeof webhookEventSchema>;
 
