@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { sql } from '../src/services/db/sql.ts';
 import { waitFor } from '../test/sync/support/fixture.ts';
 import { captureState } from './support/axe.ts';
-import { launchBrowser, startAppWithWhoop } from './support/harness.ts';
+import { launchBrowser, signUpInBrowser, startAppWithWhoop } from './support/harness.ts';
 
 const sleepRow = z.object({ connection_id: z.number(), external_id: z.string() });
 
@@ -20,12 +20,7 @@ t.test('disconnect keeps the history on the pages; another account asks, then re
 
   const browser = await launchBrowser(t);
   const page = await browser.newPage({ timezoneId: 'UTC' });
-  await page.goto(`${baseUrl}/signup`);
-  await page.getByLabel('Name').fill('Olive');
-  await page.getByLabel('Email').fill('olive@example.com');
-  await page.getByLabel(/^Password/).fill('correct horse battery');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.waitForURL(`${baseUrl}/`);
+  await signUpInBrowser(page, baseUrl, { name: 'Olive', email: 'olive@example.com' });
 
   // Link Olive's WHOOP account; the worker runs the first sync.
   await page.goto(`${baseUrl}/integrations`);

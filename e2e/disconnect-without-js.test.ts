@@ -3,7 +3,7 @@
 import t from 'tap';
 import { startWhoopSimulator } from '../src/whoop-sim/index.ts';
 import { CLIENT_ID, CLIENT_SECRET, whoopEnv } from '../test/integrations/support.ts';
-import { freePort, launchBrowser, screenshot, startApp } from './support/harness.ts';
+import { freePort, launchBrowser, screenshot, signUpInBrowser, startApp } from './support/harness.ts';
 
 // A GET form with no fields submits to the action with an empty query ('?').
 const QUESTION = /\/integrations\/whoop\/disconnect\??$/;
@@ -30,12 +30,7 @@ t.test('without JavaScript: Disconnect asks on a page of its own; Cancel keeps t
   const context = await browser.newContext({ javaScriptEnabled: false });
   t.teardown(() => context.close());
   const page = await context.newPage();
-  await page.goto(`${baseUrl}/signup`);
-  await page.getByLabel('Name').fill('Ada');
-  await page.getByLabel('Email').fill('ada@example.com');
-  await page.getByLabel(/^Password/).fill('correct horse battery');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.waitForURL(`${baseUrl}/`);
+  await signUpInBrowser(page, baseUrl, { name: 'Ada', email: 'ada@example.com' });
 
   await page.goto(`${baseUrl}/integrations`);
   await page.locator('#whoop-card').getByRole('button', { name: 'Connect' }).click();

@@ -4,7 +4,7 @@ import t from 'tap';
 import { z } from 'zod';
 import { sql } from '../src/services/db/sql.ts';
 import { captureState } from './support/axe.ts';
-import { launchBrowser, startAppWithWhoop } from './support/harness.ts';
+import { launchBrowser, signUpInBrowser, startAppWithWhoop } from './support/harness.ts';
 
 const runRow = z.object({ trigger: z.string(), status: z.string() });
 
@@ -14,12 +14,7 @@ t.test('the first sync runs by itself after linking and fills the pages', async 
 
   const browser = await launchBrowser(t);
   const page = await browser.newPage({ timezoneId: 'UTC' });
-  await page.goto(`${baseUrl}/signup`);
-  await page.getByLabel('Name').fill('Frances');
-  await page.getByLabel('Email').fill('frances@example.com');
-  await page.getByLabel(/^Password/).fill('correct horse battery');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.waitForURL(`${baseUrl}/`);
+  await signUpInBrowser(page, baseUrl, { name: 'Frances', email: 'frances@example.com' });
 
   await page.goto(`${baseUrl}/integrations`);
   await page.locator('#whoop-card').getByRole('button', { name: 'Connect' }).click();

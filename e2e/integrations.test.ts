@@ -2,7 +2,7 @@ import t from 'tap';
 import { startWhoopSimulator } from '../src/whoop-sim/index.ts';
 import { CLIENT_ID, CLIENT_SECRET, whoopEnv } from '../test/integrations/support.ts';
 import { captureState } from './support/axe.ts';
-import { freePort, launchBrowser, screenshot, startApp } from './support/harness.ts';
+import { freePort, launchBrowser, screenshot, signUpInBrowser, startApp } from './support/harness.ts';
 
 t.test('link WHOOP through the consent page, unlink it, and decline', async (t) => {
   // The app's public URL must be known before it starts: WHOOP redirects back to it.
@@ -26,12 +26,7 @@ t.test('link WHOOP through the consent page, unlink it, and decline', async (t) 
 
   const browser = await launchBrowser(t);
   const page = await browser.newPage();
-  await page.goto(`${baseUrl}/signup`);
-  await page.getByLabel('Name').fill('Grace');
-  await page.getByLabel('Email').fill('grace@example.com');
-  await page.getByLabel(/^Password/).fill('correct horse battery');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.waitForURL(`${baseUrl}/`);
+  await signUpInBrowser(page, baseUrl, { name: 'Grace', email: 'grace@example.com' });
 
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Integrations' }).click();
   await page.waitForURL(`${baseUrl}/integrations`);

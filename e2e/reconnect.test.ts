@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { sql } from '../src/services/db/sql.ts';
 import { waitFor } from '../test/sync/support/fixture.ts';
 import { captureState } from './support/axe.ts';
-import { launchBrowser, startAppWithWhoop } from './support/harness.ts';
+import { launchBrowser, signUpInBrowser, startAppWithWhoop } from './support/harness.ts';
 
 const connectionRow = z.object({
   id: z.number(),
@@ -26,12 +26,7 @@ t.test('revoked at WHOOP: Reconnect needed, then Reconnect keeps the history', a
 
   const browser = await launchBrowser(t);
   const page = await browser.newPage({ timezoneId: 'UTC' });
-  await page.goto(`${baseUrl}/signup`);
-  await page.getByLabel('Name').fill('Dorothy');
-  await page.getByLabel('Email').fill('dorothy@example.com');
-  await page.getByLabel(/^Password/).fill('correct horse battery');
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.waitForURL(`${baseUrl}/`);
+  await signUpInBrowser(page, baseUrl, { name: 'Dorothy', email: 'dorothy@example.com' });
   const grant = async (button: 'Connect' | 'Reconnect') => {
     await page.locator('#whoop-card').getByRole('button', { name: button, exact: true }).click();
     await page.waitForURL(`${sim.oauthBaseUrl}/auth?**`);

@@ -72,6 +72,16 @@ export async function startAppWithWhoop(t: TestContext) {
   return { baseUrl, sim, app };
 }
 
+/** Signs up through the form, as a person does, and lands on the Dashboard. */
+export async function signUpInBrowser(page: Page, baseUrl: string, person: { name: string; email: string }) {
+  await page.goto(`${baseUrl}/signup`);
+  await page.getByLabel('Name').fill(person.name);
+  await page.getByLabel('Email').fill(person.email);
+  await page.getByLabel(/^Password/).fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign up' }).click();
+  await page.waitForURL(`${baseUrl}/`);
+}
+
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(artifactsDir, { recursive: true });
   const file = path.join(artifactsDir, `${name}.png`);
