@@ -15,7 +15,7 @@ import {
   startSyncFixture,
 } from '../test/sync/support/fixture.ts';
 import { captureState } from './support/axe.ts';
-import { freePort, launchBrowser } from './support/harness.ts';
+import { freePort, launchBrowser, logInInBrowser } from './support/harness.ts';
 
 interface Setup {
   fixture: SyncFixture;
@@ -38,11 +38,7 @@ async function syncedPerson(t: Test): Promise<Setup> {
   await fixture.app.listen({ host: '127.0.0.1', port });
   const browser = await launchBrowser(t);
   const page = await browser.newPage({ timezoneId: 'UTC', acceptDownloads: true });
-  await page.goto(`${baseUrl}/login`);
-  await page.getByLabel('Email').fill(linked.email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL(`${baseUrl}/`);
+  await logInInBrowser(page, baseUrl, { email: linked.email, password: PASSWORD });
   return { fixture, linked, page, baseUrl };
 }
 

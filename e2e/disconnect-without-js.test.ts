@@ -1,8 +1,7 @@
 // Disconnect asks first, and the question works with JavaScript off: the card's button opens a page
 // with the question, Cancel goes back with WHOOP still linked, and the form there disconnects.
 import t from 'tap';
-import { startWhoopSimulator } from '../src/whoop-sim/index.ts';
-import { CLIENT_ID, CLIENT_SECRET, whoopEnv } from '../test/integrations/support.ts';
+import { CLIENT_ID, startSim, whoopEnv } from '../test/integrations/support.ts';
 import { freePort, launchBrowser, screenshot, signUpInBrowser, startApp } from './support/harness.ts';
 
 // A GET form with no fields submits to the action with an empty query ('?').
@@ -11,18 +10,7 @@ const QUESTION = /\/integrations\/whoop\/disconnect\??$/;
 t.test('without JavaScript: Disconnect asks on a page of its own; Cancel keeps the link', async (t) => {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const sim = await startWhoopSimulator({
-    clients: [
-      {
-        clientId: CLIENT_ID,
-        clientSecret: CLIENT_SECRET,
-        redirectUris: [`${baseUrl}/integrations/whoop/callback`],
-        name: 'Health Tracker',
-      },
-    ],
-    nodeEnv: 'test',
-  });
-  t.teardown(() => sim.close());
+  const sim = await startSim(t, { redirectUri: `${baseUrl}/integrations/whoop/callback` });
   sim.createMember({ firstName: 'Ada', lastName: 'Lovelace', days: 3 });
   await startApp(t, { port, env: whoopEnv(sim, { PUBLIC_BASE_URL: baseUrl }) });
 

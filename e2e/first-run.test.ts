@@ -2,26 +2,14 @@
 // is localhost, signs up and connects WHOOP. Before the redirect, WHOOP sent them back to localhost,
 // where their session cookie (set for 127.0.0.1) was not sent: the login page, never linked.
 import t from 'tap';
-import { startWhoopSimulator } from '../src/whoop-sim/index.ts';
-import { CLIENT_ID, CLIENT_SECRET, whoopEnv } from '../test/integrations/support.ts';
+import { startSim, whoopEnv } from '../test/integrations/support.ts';
 import { freePort, launchBrowser, screenshot, startApp } from './support/harness.ts';
 
 t.test('opened on 127.0.0.1, the first run moves to PUBLIC_BASE_URL and ends linked to WHOOP', async (t) => {
   const port = await freePort();
   const publicBaseUrl = `http://localhost:${port}`;
   const listeningUrl = `http://127.0.0.1:${port}`;
-  const sim = await startWhoopSimulator({
-    clients: [
-      {
-        clientId: CLIENT_ID,
-        clientSecret: CLIENT_SECRET,
-        redirectUris: [`${publicBaseUrl}/integrations/whoop/callback`],
-        name: 'Health Tracker',
-      },
-    ],
-    nodeEnv: 'test',
-  });
-  t.teardown(() => sim.close());
+  const sim = await startSim(t, { redirectUri: `${publicBaseUrl}/integrations/whoop/callback` });
   sim.createMember({ firstName: 'Ada', lastName: 'Lovelace', days: 3 });
   const app = await startApp(t, { port, env: whoopEnv(sim, { PUBLIC_BASE_URL: publicBaseUrl }) });
   t.equal(app.baseUrl, listeningUrl, 'the server listens on the address its log names first');

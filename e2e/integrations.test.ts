@@ -1,6 +1,5 @@
 import t from 'tap';
-import { startWhoopSimulator } from '../src/whoop-sim/index.ts';
-import { CLIENT_ID, CLIENT_SECRET, whoopEnv } from '../test/integrations/support.ts';
+import { CLIENT_ID, startSim, whoopEnv } from '../test/integrations/support.ts';
 import { captureState } from './support/axe.ts';
 import { freePort, launchBrowser, screenshot, signUpInBrowser, startApp } from './support/harness.ts';
 
@@ -8,18 +7,7 @@ t.test('link WHOOP through the consent page, unlink it, and decline', async (t) 
   // The app's public URL must be known before it starts: WHOOP redirects back to it.
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const sim = await startWhoopSimulator({
-    clients: [
-      {
-        clientId: CLIENT_ID,
-        clientSecret: CLIENT_SECRET,
-        redirectUris: [`${baseUrl}/integrations/whoop/callback`],
-        name: 'Health Tracker',
-      },
-    ],
-    nodeEnv: 'test',
-  });
-  t.teardown(() => sim.close());
+  const sim = await startSim(t, { redirectUri: `${baseUrl}/integrations/whoop/callback` });
   const member = sim.createMember({ firstName: 'Grace', lastName: 'Hopper', days: 5 });
   const app = await startApp(t, { port, env: whoopEnv(sim, { PUBLIC_BASE_URL: baseUrl }) });
   t.equal(app.baseUrl, baseUrl);

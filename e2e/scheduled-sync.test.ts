@@ -12,7 +12,7 @@ import {
   waitForRunEnd,
 } from '../test/sync/support/fixture.ts';
 import { captureState } from './support/axe.ts';
-import { freePort, launchBrowser } from './support/harness.ts';
+import { freePort, launchBrowser, logInInBrowser } from './support/harness.ts';
 
 const scheduledRun = z.object({ id: z.number() });
 
@@ -44,11 +44,7 @@ t.test('a due connection syncs on the schedule and the history says so', async (
 
   const browser = await launchBrowser(t);
   const page = await browser.newPage({ timezoneId: 'UTC' });
-  await page.goto(`${baseUrl}/login`);
-  await page.getByLabel('Email').fill(linked.email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL(`${baseUrl}/`);
+  await logInInBrowser(page, baseUrl, { email: linked.email, password: PASSWORD });
   await page.goto(`${baseUrl}/integrations`);
   const card = page.locator('#whoop-card');
   t.equal(await card.getAttribute('data-status'), 'connected');

@@ -7,7 +7,7 @@ import {
   startTestWorker,
 } from '../test/sync/support/fixture.ts';
 import { captureState } from './support/axe.ts';
-import { launchBrowser } from './support/harness.ts';
+import { launchBrowser, logInInBrowser } from './support/harness.ts';
 
 t.test('Sync now shows live progress, then the result, and stops polling', async (t) => {
   const fixture = await startSyncFixture(t);
@@ -26,11 +26,7 @@ t.test('Sync now shows live progress, then the result, and stops polling', async
 
   const browser = await launchBrowser(t);
   const page = await browser.newPage();
-  await page.goto(`${baseUrl}/login`);
-  await page.getByLabel('Email').fill(linked.email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL(`${baseUrl}/`);
+  await logInInBrowser(page, baseUrl, { email: linked.email, password: PASSWORD });
   await page.goto(`${baseUrl}/integrations`);
   const card = page.locator('#whoop-card');
   t.equal(await card.getAttribute('data-status'), 'connected');

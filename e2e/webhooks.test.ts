@@ -15,7 +15,7 @@ import {
   waitFor,
 } from '../test/sync/support/fixture.ts';
 import { captureState } from './support/axe.ts';
-import { freePort, launchBrowser } from './support/harness.ts';
+import { freePort, launchBrowser, logInInBrowser } from './support/harness.ts';
 
 const eventRow = z.object({ event_type: z.string(), outcome: z.string().nullable() });
 
@@ -47,11 +47,7 @@ t.test('a workout changed at WHOOP shows up on Exercises through its webhook', a
 
   const browser = await launchBrowser(t);
   const page = await browser.newPage({ timezoneId: 'UTC' });
-  await page.goto(`${baseUrl}/login`);
-  await page.getByLabel('Email').fill(linked.email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL(`${baseUrl}/`);
+  await logInInBrowser(page, baseUrl, { email: linked.email, password: PASSWORD });
   const exercises = `${baseUrl}/exercises?date=${before.local_date}`;
   await page.goto(exercises);
   const row = page.locator(`#day-workouts tr[data-source="whoop"]:has-text("${String(before.sport_name)}")`);

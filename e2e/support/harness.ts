@@ -72,6 +72,19 @@ export async function startAppWithWhoop(t: TestContext) {
   return { baseUrl, sim, app };
 }
 
+/** Logs in through the form and lands on the Dashboard. */
+export async function logInInBrowser(
+  page: Page,
+  baseUrl: string,
+  person: { email: string; password: string },
+) {
+  await page.goto(`${baseUrl}/login`);
+  await page.getByLabel('Email').fill(person.email);
+  await page.getByLabel('Password').fill(person.password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(`${baseUrl}/`);
+}
+
 /** Signs up through the form, as a person does, and lands on the Dashboard. */
 export async function signUpInBrowser(page: Page, baseUrl: string, person: { name: string; email: string }) {
   await page.goto(`${baseUrl}/signup`);

@@ -9,7 +9,15 @@ import { sql } from '../../src/services/db/sql.ts';
 import { localDateOf } from '../../src/services/local-time.ts';
 import type { BrowserSession } from '../support/browser-session.ts';
 import { page, signUpMember } from '../support/health-pages.ts';
-import { linkMember, loginAs, runSync, startSyncFixture, syncNow } from '../sync/support/fixture.ts';
+import {
+  type LinkedMember,
+  linkMember,
+  loginAs,
+  runSync,
+  type SyncFixture,
+  startSyncFixture,
+  syncNow,
+} from '../sync/support/fixture.ts';
 
 const TIME_ZONE = 'America/Los_Angeles';
 const PAGES = ['/', '/sleep', '/progress', '/exercises'] as const;
@@ -49,6 +57,16 @@ function assertAsOf(t: Test, html: HTMLElement, url: string, asOf: Date, earlier
   );
 }
 
+/** The linked person, logged in, reading the pages in their own time zone. */
+async function readerOf(fixture: SyncFixture, linked: LinkedMember) {
+  return {
+    browser: await loginAs(fixture, linked),
+    id: linked.userId,
+    timeZone: TIME_ZONE,
+    today: localDateOf(new Date(), TIME_ZONE),
+  };
+}
+
 const finishedRow = z.object({ finished_at: z.date() });
 const lastSyncRow = z.object({ last_sync_at: z.date() });
 
@@ -60,13 +78,7 @@ t.test('a linked member: as of the last sync that read WHOOP, and a notice when 
   const { finished_at: asOf } = await fixture.pool.one(sql.type(finishedRow)`
     SELECT finished_at FROM integration_sync_run WHERE id = ${linked.initialRunId}
   `);
-  const browser = await loginAs(fixture, linked);
-  const reader = {
-    browser,
-    id: linked.userId,
-    timeZone: TIME_ZONE,
-    today: localDateOf(new Date(), TIME_ZONE),
-  };
+  const reader = await readerOf(fixture, linked);
 
   await t.test('after a sync: every page says when, and warns of nothing', async (t) => {
     const read = await pages(reader);
@@ -144,13 +156,7 @@ t.test('a sync that read part of WHOOP moves "as of"', async (t) => {
   const { finished_at: asOf } = await fixture.pool.one(sql.type(finishedRow)`
     SELECT finished_at FROM integration_sync_run WHERE id = ${linked.initialRunId}
   `);
-  const browser = await loginAs(fixture, linked);
-  const reader = {
-    browser,
-    id: linked.userId,
-    timeZone: TIME_ZONE,
-    today: localDateOf(new Date(), TIME_ZONE),
-  };
+  const reader = await readerOf(fixture, linked);
   const read = await pages(reader);
   for (const url of PAGES) assertAsOf(t, read[url] as HTMLElement, url, asOf);
 });
@@ -159,13 +165,7 @@ t.test('linked, before the first sync ends: the pages say so', async (t) => {
   const fixture = await startSyncFixture(t);
   const member = fixture.sim.createMember({ days: 3 });
   const linked = await linkMember(fixture, member, { timeZone: TIME_ZONE });
-  const browser = await loginAs(fixture, linked);
-  const reader = {
-    browser,
-    id: linked.userId,
-    timeZone: TIME_ZONE,
-    today: localDateOf(new Date(), TIME_ZONE),
-  };
+  const reader = await readerOf(fixture, linked);
   const read = await pages(reader);
   for (const url of PAGES) {
     t.equal(

@@ -398,47 +398,55 @@ async function readById(linked: LinkedMember, domain: 'sleep' | 'workout', file:
   }
 }
 
-t.test('single sleeps arrive read by id', async (t) => {
-  for (const file of [
-    'sleep-scored.json',
-    'sleep-pending.json',
-    'sleep-in-progress.json',
-    'sleep-nap.json',
-    'sleep-nulls.json',
-    'sleep-unscorable.json',
-    'sleep-half-hour-offset.json',
-  ]) {
+/** Each file served as the record read by id, then its stored row and raw archive asserted. */
+async function replayReadById(
+  t: Test,
+  domain: 'sleep' | 'workout',
+  files: readonly string[],
+  expected: (record: Json, file: string) => Json,
+) {
+  for (const file of files) {
     const linked = await newConnection();
-    t.equal(await readById(linked, 'sleep', file), 'stored', `${file}: stored`);
-    const sleep = load(file);
-    await assertRow(t, 'integration_sleep', linked.connectionId, sleep.id as string, expectedSleep(sleep));
-    await assertArchived(t, linked.connectionId, 'sleep', sleep.id as string, sleep);
+    t.equal(await readById(linked, domain, file), 'stored', `${file}: stored`);
+    const record = load(file);
+    const id = record.id as string;
+    await assertRow(t, `integration_${domain}`, linked.connectionId, id, expected(record, file));
+    await assertArchived(t, linked.connectionId, domain, id, record);
     replayed.add(file);
   }
+}
+
+t.test('single sleeps arrive read by id', async (t) => {
+  await replayReadById(
+    t,
+    'sleep',
+    [
+      'sleep-scored.json',
+      'sleep-pending.json',
+      'sleep-in-progress.json',
+      'sleep-nap.json',
+      'sleep-nulls.json',
+      'sleep-unscorable.json',
+      'sleep-half-hour-offset.json',
+    ],
+    (sleep) => expectedSleep(sleep),
+  );
 });
 
 t.test('single workouts arrive read by id', async (t) => {
-  for (const file of [
-    'workout-scored.json',
-    'workout-pending.json',
-    'workout-nulls.json',
-    'workout-unscorable.json',
-    'workout-negative-offset.json',
-    'workout-percent-recorded-1.json',
-  ]) {
-    const linked = await newConnection();
-    t.equal(await readById(linked, 'workout', file), 'stored', `${file}: stored`);
-    const workout = load(file);
-    await assertRow(
-      t,
-      'integration_workout',
-      linked.connectionId,
-      workout.id as string,
-      expectedWorkout(workout, PERCENT_RECORDED[file] ?? null),
-    );
-    await assertArchived(t, linked.connectionId, 'workout', workout.id as string, workout);
-    replayed.add(file);
-  }
+  await replayReadById(
+    t,
+    'workout',
+    [
+      'workout-scored.json',
+      'workout-pending.json',
+      'workout-nulls.json',
+      'workout-unscorable.json',
+      'workout-negative-offset.json',
+      'workout-percent-recorded-1.json',
+    ],
+    (workout, file) => expectedWorkout(workout, PERCENT_RECORDED[file] ?? null),
+  );
 });
 
 t.test('recoveries arrive with their sleep and take its times and date', async (t) => {
